@@ -46,7 +46,10 @@ export const contract = {
   'worker.info': method('Who this worker is and who runs its jobs.', Empty, WorkerInfo),
   'capabilities.get': method(
     'What this machine can do. Slow probes come from the host-wide cache unless refresh is set.',
-    z.object({ refresh: z.boolean().default(false) }),
+    z.object({
+      refresh: z.boolean().default(false).describe('re-run the slow probes'),
+      appliance: z.boolean().default(true).describe('probe the libguestfs appliance when no cached probe exists (20-60 s)'),
+    }),
     WorkerCapabilities,
   ),
   'jobs.supports': method(

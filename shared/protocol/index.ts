@@ -6,3 +6,4 @@ export * from './job-result';
 export * from './events';
 export * from './inspection';
 export * from './job';
+export * from './image';

@@ -1,0 +1,293 @@
+/**
+ * `h2k-worker`: the command-line door to the worker. Every command goes through the API
+ * contract (the same handlers the app and the REST server use) and the data folder's store.
+ *
+ * Exit codes: 0 done (a waited job COMPLETED), 1 the job FAILED, 2 bad usage or invalid input,
+ * 3 the job was CANCELLED, 4 this machine cannot (capability missing, runner busy),
+ * 5 not found, 70 internal error, 130 interrupted (Ctrl-C).
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { JobSummary, WorkerEvent } from '../../shared/protocol';
+import { JobState, OperationType, isTerminal } from '../../shared/protocol';
+import { WorkerError, formatError, toErrorInfo } from '../../shared/errors';
+import type { ErrorInfo } from '../../shared/protocol';
+import type { WorkerClient } from '../../shared/contract';
+import { formatProgress } from '../../shared/format';
+import { openWorker, type Worker } from '../worker/worker';
+import { localClient } from '../worker/local-client';
+import { RunnerLock } from '../worker/lock';
+import { resolveDataDir } from '../paths';
+import { VERSION } from '../version';
+import { renderDetail, renderEvent, renderList } from './render';
+import { formatCapabilities } from '../capabilities/format';
+import { registerExtraCommands } from './commands';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, cancelled: 3, environment: 4, not_found: 5, internal: 70, interrupted: 130 } as const;
+
+/** The exit code for an error, by its catalogue code and kind. */
+export function exitCodeFor(info: ErrorInfo): number {
+  if (info.code === 'not_found') return EXIT.not_found;
+  if (info.code === 'cancelled') return EXIT.cancelled;
+  if (info.kind === 'bug') return EXIT.internal;
+  if (info.kind === 'environment') return EXIT.environment;
+  return EXIT.usage;
+}
+
+export function exitCodeForState(state: JobState): number {
+  return state === 'COMPLETED' ? EXIT.ok : state === 'CANCELLED' ? EXIT.cancelled : EXIT.failed;
+}
+
+export interface CliContext {
+  /** The worker of the data folder, opened on first use (runner settings apply then). */
+  worker(runner?: { concurrency?: number }): Worker;
+  client(): WorkerClient;
+  json: boolean;
+  out(text: string): void;
+  err(text: string): void;
+  /** Set the process exit code of this command. */
+  setExit(code: number): void;
+}
+
+/**
+ * Wait for a job to end, printing its events (unless --json), running it in this process
+ * when no runner holds the data folder. Ctrl-C cancels the job and waits for its clean-up.
+ * Resolves with the job's final summary.
+ */
+export async function waitForJob(ctx: CliContext, id: string): Promise<JobSummary> {
+  const worker = ctx.worker();
+  const client = ctx.client();
+  if (!worker.runner && !RunnerLock.isHeld(worker.dataDir)) worker.startRunner();
+  const tty = process.stderr.isTTY && !ctx.json;
+  let lastLine = '';
+  const show = (e: WorkerEvent) => {
+    if (ctx.json) return;
+    if (e.type === 'progress' && tty) {
+      lastLine = formatProgress(e);
+      process.stderr.write(`\r\x1b[2K${lastLine}`);
+      return;
+    }
+    if (tty && lastLine) process.stderr.write('\r\x1b[2K');
+    lastLine = '';
+    ctx.err(renderEvent(e));
+  };
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(EXIT.interrupted);
+    ctx.err(`\ncancelling job ${id} (Ctrl-C again to leave without waiting)`);
+    void client.call('jobs.cancel', { id }).catch(() => undefined);
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    return await new Promise<JobSummary>((resolvePromise, reject) => {
+      let seen = 0;
+      const unsubscribe = client.subscribe({ job_id: id }, (e) => {
+        if (e.seq <= seen) return;
+        seen = e.seq;
+        show(e);
+        if (e.type === 'state' && isTerminal(e.to)) finish();
+      });
+      const finish = () => {
+        unsubscribe();
+        client.call('jobs.get', { id }).then((d) => resolvePromise(d.summary), reject);
+      };
+      // Replay what happened before we subscribed, then rely on the feed.
+      client
+        .call('jobs.events', { id, after_seq: 0, limit: 5000 })
+        .then(({ events }) => {
+          for (const e of events) {
+            if (e.seq <= seen) continue;
+            seen = e.seq;
+            show(e);
+            if (e.type === 'state' && isTerminal(e.to)) return finish();
+          }
+        })
+        .catch(reject);
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+    if (tty && lastLine) process.stderr.write('\n');
+  }
+}
+
+function readSpec(arg: string): unknown {
+  const text = arg === '-' ? readFileSync(0, 'utf8') : readFileSync(resolve(arg), 'utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new WorkerError('validation_failed', { fields: [{ path: '', message: `not JSON: ${(err as Error).message}` }] });
+  }
+}
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number of 1 or more is expected');
+  return n;
+}
+
+export function buildProgram(ctxFactory: (opts: { dataDir?: string; json: boolean }) => CliContext): Command {
+  const program = new Command('h2k-worker')
+    .description('hyper2kvm Workbench worker: inspect, convert and repair VM disks for KVM.')
+    .version(VERSION)
+    .option('--data-dir <dir>', 'data folder (default: H2K_DATA_DIR or the app\'s user-data folder)')
+    .showHelpAfterError()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .exitOverride();
+
+  const ctxOf = (cmd: Command): CliContext => {
+    const all = cmd.optsWithGlobals() as { dataDir?: string; json?: boolean };
+    return ctxFactory({ ...(all.dataDir ? { dataDir: all.dataDir } : {}), json: Boolean(all.json) });
+  };
+
+  program
+    .command('capabilities')
+    .description('What this machine can do: tools, appliance, privileges, space. Slow probes are cached host-wide.')
+    .option('--json', 'print WorkerCapabilities as JSON')
+    .option('--refresh', 're-run the slow probes (appliance start, tool versions)')
+    .action(async (o: { refresh?: boolean }, cmd: Command) => {
+      const ctx = ctxOf(cmd);
+      const caps = await ctx.client().call('capabilities.get', { refresh: Boolean(o.refresh), appliance: true });
+      ctx.out(ctx.json ? JSON.stringify(caps, null, 2) : formatCapabilities(caps));
+    });
+
+  program
+    .command('submit')
+    .description('Submit a job spec (a file, or - for standard input).')
+    .argument('<spec>', 'JobSpec JSON file, or -')
+    .option('--wait', 'follow the job to its end (run it here when no runner holds the data folder)')
+    .option('--json', 'print JSON')
+    .action(async (specArg: string, o: { wait?: boolean }, cmd: Command) => {
+      const ctx = ctxOf(cmd);
+      const job = await ctx.client().call('jobs.submit', { spec: readSpec(specArg) });
+      if (!o.wait || isTerminal(job.state)) {
+        ctx.out(ctx.json ? JSON.stringify(job, null, 2) : `${job.id}  ${job.state}${job.error ? `\n${formatError(job.error)}` : ''}`);
+        ctx.setExit(job.state === 'FAILED' ? EXIT.failed : EXIT.ok);
+        return;
+      }
+      if (!ctx.json) ctx.err(`job ${job.id} ${job.state}`);
+      const final = await waitForJob(ctx, job.id);
+      const detail = await ctx.client().call('jobs.get', { id: final.id });
+      ctx.out(ctx.json ? JSON.stringify(detail, null, 2) : renderDetail(detail));
+      ctx.setExit(exitCodeForState(final.state));
+    });
+
+  program
+    .command('status')
+    .description('A job: state, history with time per state, last progress, result.')
+    .argument('<id>')
+    .option('--json', 'print JobDetail as JSON')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      const ctx = ctxOf(cmd);
+      const detail = await ctx.client().call('jobs.get', { id });
+      ctx.out(ctx.json ? JSON.stringify(detail, null, 2) : renderDetail(detail));
+    });
+
+  program
+    .command('list')
+    .description('Jobs, newest first.')
+    .addOption(new Option('--state <state...>', 'only jobs in these states').choices(JobState.options))
+    .addOption(new Option('--operation <op>', 'only this operation').choices(OperationType.options))
+    .option('--search <text>', 'match id, title or labels')
+    .option('--limit <n>', 'how many (default 50)', positiveInt, 50)
+    .option('--json', 'print JSON')
+    .action(async (o: { state?: JobState[]; operation?: OperationType; search?: string; limit: number }, cmd: Command) => {
+      const ctx = ctxOf(cmd);
+      const page = await ctx.client().call('jobs.list', {
+        limit: o.limit,
+        ...(o.state ? { state: o.state } : {}),
+        ...(o.operation ? { operation: o.operation } : {}),
+        ...(o.search ? { search: o.search } : {}),
+      });
+      ctx.out(ctx.json ? JSON.stringify(page, null, 2) : renderList(page.jobs, page.total));
+    });
+
+  program
+    .command('cancel')
+    .description('Cancel a job: at once when it waits, through its runner when it runs.')
+    .argument('<id>')
+    .option('--json', 'print JSON')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      const ctx = ctxOf(cmd);
+      const job = await ctx.client().call('jobs.cancel', { id });
+      ctx.out(ctx.json ? JSON.stringify(job, null, 2) : `${job.id}  ${job.state}${job.state === 'CANCELLED' ? '' : '  (cancel requested; the runner stops it)'}`);
+    });
+
+  program
+    .command('run')
+    .description('Be the runner of the data folder: execute queued jobs until SIGINT or SIGTERM.')
+    .option('--concurrency <n>', 'jobs at once (default 1)', positiveInt, 1)
+    .action(async (o: { concurrency: number }, cmd: Command) => {
+      const ctx = ctxOf(cmd);
+      const worker = ctx.worker({ concurrency: o.concurrency });
+      const runner = worker.startRunner();
+      ctx.err(`runner ${runner.id} (pid ${process.pid}) executing jobs of ${worker.dataDir}, concurrency ${o.concurrency}; Ctrl-C to stop`);
+      await new Promise<void>((resolveStop) => {
+        const stop = (sig: string) => {
+          ctx.err(`${sig}: stopping; running jobs are interrupted and cleaned up`);
+          void runner.stop(`runner received ${sig}`).then(resolveStop);
+        };
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.once('SIGTERM', () => stop('SIGTERM'));
+      });
+      ctx.err('runner stopped');
+    });
+
+  program
+    .command('schema')
+    .description('Print the JSON Schema of a protocol type, or list the names.')
+    .argument('[name]')
+    .action(async (name: string | undefined, _o: unknown, cmd: Command) => {
+      const ctx = ctxOf(cmd);
+      const r = await ctx.client().call('protocol.schema', name === undefined ? {} : { name });
+      ctx.out(r.schema === undefined ? r.names.join('\n') : JSON.stringify(r.schema, null, 2));
+    });
+
+  registerExtraCommands(program, ctxOf);
+  return program;
+}
+
+/** Run the CLI with argv; resolves with the exit code (never calls process.exit itself). */
+export async function main(argv: string[]): Promise<number> {
+  let worker: Worker | null = null;
+  let json = false;
+  let exitCode: number = EXIT.ok;
+  const factory = (opts: { dataDir?: string; json: boolean }): CliContext => {
+    json = opts.json;
+    const ctx: CliContext = {
+      json: opts.json,
+      worker(runner) {
+        worker ??= openWorker({ dataDir: resolveDataDir(opts.dataDir), runner: { log: (l) => ctx.err(l), ...runner } });
+        return worker;
+      },
+      setExit(code) {
+        exitCode = code;
+      },
+      client() {
+        const w = ctx.worker();
+        return localClient(w.service, w.feed);
+      },
+      out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
+      err: (t) => process.stderr.write(t.endsWith('\n') ? t : t + '\n'),
+    };
+    return ctx;
+  };
+  const program = buildProgram(factory);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number };
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? EXIT.ok : EXIT.usage;
+    }
+    const info = toErrorInfo(err);
+    if (json) process.stdout.write(JSON.stringify({ error: info }, null, 2) + '\n');
+    else process.stderr.write(`error: ${formatError(info)}\n`);
+    return exitCodeFor(info);
+  } finally {
+    if (worker) await (worker as Worker).close();
+    process.stdout.write('');
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * probeImage: everything the image layer can say about one disk file without starting an
+ * appliance. The format comes from the file's own bytes (magic.ts) and is passed explicitly to
+ * every qemu-img call; the backing chain is walked one link at a time, each link probed the
+ * same way, so a missing link is named and a `json:` or network backing reference is refused
+ * before anything opens it.
+ */
+import { constants } from 'node:fs';
+import { access, readFile, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { BackingLink, Extent, ImageFacts, ImageFormat } from '../../../shared/protocol';
+import { ImageFormat as ImageFormatSchema } from '../../../shared/protocol';
+import { WorkerError } from '../../../shared/errors';
+import { parseVmdkDescriptor, sniffFile, type Sniffed } from './magic';
+import { firstLines, qemuImgCheck, qemuImgInfo, qemuImgMeasure, type QemuImageInfo, type Run } from '../../tools/qemu-img';
+
+export interface ProbeOptions {
+  /** Run `qemu-img check` (default true). */
+  check?: boolean;
+  /** Run `qemu-img measure` for qcow2 and raw (default true). */
+  measure?: boolean;
+}
+
+/** Backing references the worker refuses to follow: json: pseudo-protocol and network protocols. */
+export function isRefusedBacking(name: string): boolean {
+  if (name.startsWith('json:')) return true;
+  return /^[a-z][a-z0-9+.-]*:/i.test(name) && !name.startsWith('file:');
+}
+
+/**
+ * Determine a file's format from its bytes. Throws WorkerError: `source_missing`,
+ * `source_unreadable`, `not_an_image` (unknown or unsupported format), `image_encrypted` (LUKS).
+ */
+export async function determineFormat(path: string): Promise<Sniffed & { kind: 'image'; size: number }> {
+  await assertReadable(path);
+  const s = await sniffFile(path);
+  if (s.kind === 'image') return s;
+  if (s.kind === 'luks') throw new WorkerError('image_encrypted', { detail: `${path}: ${s.evidence}` });
+  if (s.kind === 'unsupported') throw new WorkerError('not_an_image', { detail: `${path}: ${s.name} images are not supported (${s.evidence})` });
+  throw new WorkerError('not_an_image', {
+    detail: `${path}: ${s.evidence}`,
+    hint: 'Pick the disk file itself (.vmdk descriptor, .vhd, .vhdx, .vdi, .qcow2) or the .ova/.ovf. A raw disk without a partition table is recognised when named .img or .raw.',
+  });
+}
+
+/** Throws `source_missing` or `source_unreadable` (also for folders and other non-files). */
+export async function assertReadable(path: string): Promise<void> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new WorkerError('source_missing', { detail: path });
+    throw new WorkerError('source_unreadable', { detail: `${path}: ${(err as Error).message}` });
+  }
+  if (!st.isFile() && !st.isBlockDevice()) throw new WorkerError('not_an_image', { detail: `${path} is ${st.isDirectory() ? 'a folder' : 'not a regular file'}` });
+  try {
+    await access(path, constants.R_OK);
+  } catch {
+    throw new WorkerError('source_unreadable', { detail: `${path}: no read permission` });
+  }
+}
+
+/** Extents of a vmdk text descriptor, each checked for existence. Pure I/O on the descriptor only. */
+export async function descriptorExtents(path: string): Promise<{ extents: Extent[]; createType: string | null }> {
+  const text = (await readFile(path)).subarray(0, 64 * 1024).toString('latin1');
+  const d = parseVmdkDescriptor(text);
+  const extents: Extent[] = [];
+  for (const e of d.extents) {
+    if (!e.file) continue;
+    const p = resolve(dirname(path), e.file);
+    let exists = true;
+    try {
+      await access(p, constants.R_OK);
+    } catch {
+      exists = false;
+    }
+    extents.push({ path: p, named_as: e.file, kind: e.kind, size_bytes: e.sectors * 512, exists });
+  }
+  return { extents, createType: d.createType };
+}
+
+async function allocated(path: string): Promise<{ apparent: number; allocated: number }> {
+  const st = await stat(path);
+  return { apparent: st.size, allocated: st.blocks * 512 };
+}
+
+/**
+ * Walk the backing chain below `info`, nearest first. Throws `backing_refused` for json: or
+ * network references, `backing_missing` naming the missing link, `image_corrupt` for a loop.
+ */
+export async function walkBackingChain(run: Run, top: string, info: QemuImageInfo): Promise<BackingLink[]> {
+  const chain: BackingLink[] = [];
+  const seen = new Set<string>([resolve(top)]);
+  let current = info;
+  let currentPath = top;
+  while (current['backing-filename']) {
+    const named = current['backing-filename'];
+    if (isRefusedBacking(named)) {
+      throw new WorkerError('backing_refused', { detail: `${currentPath} refers to backing file ${named.length > 200 ? named.slice(0, 200) + '…' : named}` });
+    }
+    const path = isAbsolute(named) ? named : resolve(dirname(currentPath), named);
+    if (seen.has(path)) throw new WorkerError('image_corrupt', { detail: `backing chain loops back to ${path}` });
+    seen.add(path);
+    if (chain.length >= 64) throw new WorkerError('image_corrupt', { detail: 'backing chain longer than 64 links' });
+    let sniffed;
+    try {
+      sniffed = await determineFormat(path);
+    } catch (err) {
+      if (err instanceof WorkerError && err.code === 'source_missing') {
+        throw new WorkerError('backing_missing', { detail: `${currentPath} needs ${path} (named "${named}"), which does not exist` });
+      }
+      throw err;
+    }
+    const declared = ImageFormatSchema.safeParse(current['backing-filename-format']);
+    if (declared.success && declared.data !== sniffed.format) {
+      throw new WorkerError('image_corrupt', { detail: `${currentPath} says its backing file ${path} is ${declared.data}, but it is ${sniffed.format}` });
+    }
+    const linkInfo = await qemuImgInfo(run, path, sniffed.format);
+    const sizes = await allocated(path);
+    chain.push({ path, named_as: named, format: sniffed.format, exists: true, virtual_size: linkInfo['virtual-size'], actual_size: sizes.allocated });
+    current = linkInfo;
+    currentPath = path;
+  }
+  return chain;
+}
+
+/**
+ * Probe one disk image. Throws WorkerError for what makes the image unusable: source_missing,
+ * source_unreadable, not_an_image, image_encrypted, extent_missing, backing_missing,
+ * backing_refused, image_truncated, image_corrupt, tool_missing. Everything else (leaks, a
+ * dirty flag, snapshots) is reported in the facts.
+ */
+export async function probeImage(run: Run, path: string, opts: ProbeOptions = {}): Promise<ImageFacts> {
+  const sniffed = await determineFormat(path);
+  const format: ImageFormat = sniffed.format;
+  const notes: string[] = [];
+  let extents: Extent[] = [];
+  let subformat = sniffed.subformat;
+
+  if (format === 'vmdk' && sniffed.descriptor) {
+    const d = await descriptorExtents(path);
+    extents = d.extents;
+    subformat = d.createType ?? subformat;
+    const missing = extents.filter((e) => !e.exists);
+    if (missing.length) {
+      throw new WorkerError('extent_missing', { detail: `${path} needs ${missing.map((e) => `${e.path} (named "${e.named_as}")`).join(', ')}` });
+    }
+  }
+
+  const info = await qemuImgInfo(run, path, format);
+  const fsData = info['format-specific']?.data;
+  if (format === 'vmdk') {
+    subformat = fsData?.['create-type'] ?? subformat;
+    if (extents.length === 0) {
+      // Sparse vmdk with an embedded descriptor: the file is its own single extent.
+      extents = (fsData?.extents ?? []).map((e) => ({ path: resolve(dirname(path), e.filename), named_as: e.filename, kind: e.format || 'SPARSE', size_bytes: e['virtual-size'] ?? null, exists: true }));
+    }
+  }
+  const encrypted = Boolean(info.encrypted) || Boolean(fsData?.encrypt);
+  if (encrypted) throw new WorkerError('image_encrypted', { detail: path });
+
+  // The chain, the check and the measures are independent reads: run them side by side.
+  const [backing_chain, check, measured] = await Promise.all([
+    walkBackingChain(run, path, info),
+    opts.check === false ? Promise.resolve(null) : qemuImgCheck(run, path, format),
+    opts.measure === false ? Promise.resolve(null) : Promise.all([qemuImgMeasure(run, path, format, 'qcow2'), qemuImgMeasure(run, path, format, 'raw')]),
+  ]);
+
+  // Allocated bytes: the file itself, plus any extent files beside it.
+  const own = await allocated(path);
+  let actual = own.allocated;
+  for (const e of extents) if (resolve(e.path) !== resolve(path)) actual += (await allocated(e.path)).allocated;
+
+  let dirty = Boolean(info['dirty-flag']);
+  const integrity: ImageFacts['integrity'] = { checked: false, ok: null, corruptions: 0, leaks: 0, check_errors: 0, detail: null };
+  if (check?.supported) {
+    integrity.checked = true;
+    integrity.corruptions = check.result?.corruptions ?? 0;
+    integrity.leaks = check.result?.leaks ?? 0;
+    integrity.check_errors = check.result?.['check-errors'] ?? (check.exitCode === 1 ? 1 : 0);
+    integrity.detail = check.detail;
+    integrity.ok = check.exitCode === 0 || check.exitCode === 3;
+    const text = (check.detail ?? '').toLowerCase();
+    if (/points after eof|exceeding the end of the file|beyond the end/.test(text)) {
+      throw new WorkerError('image_truncated', { detail: `${path}: ${firstLines(check.detail ?? '', 4)}` });
+    }
+    if (/log.*replay|dirty/.test(text)) dirty = true;
+  } else if (check) notes.push(`qemu-img cannot check ${format} images; integrity not verified`);
+
+  const measure: ImageFacts['measure'] = measured
+    ? {
+        qcow2: { required_bytes: measured[0].required, fully_allocated_bytes: measured[0]['fully-allocated'] },
+        raw: { required_bytes: measured[1].required, fully_allocated_bytes: measured[1]['fully-allocated'] },
+      }
+    : null;
+
+  if (format === 'raw') notes.push(`recognised as raw by ${sniffed.evidence}`);
+  return {
+    path,
+    format,
+    subformat,
+    virtual_size: info['virtual-size'],
+    actual_size: actual,
+    file_size: own.apparent,
+    cluster_size: info['cluster-size'] ?? null,
+    backing_chain,
+    snapshots: (info.snapshots ?? []).map((s) => ({
+      id: s.id,
+      name: s.name,
+      date: s['date-sec'] ? new Date(s['date-sec'] * 1000).toISOString() : null,
+      vm_state_size: s['vm-state-size'],
+    })),
+    extents,
+    encrypted,
+    dirty,
+    integrity,
+    measure,
+    notes,
+  };
+}

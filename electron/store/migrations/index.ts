@@ -1,0 +1,6 @@
+/** Migrations in order; each runs once, in a transaction, and bumps PRAGMA user_version. */
+import m001 from './001-initial';
+
+export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+  { version: 1, name: '001-initial', sql: m001 },
+];

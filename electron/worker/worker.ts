@@ -1,0 +1,76 @@
+/**
+ * Assembling a worker for one data folder: the store, the capability provider, the service
+ * (the contract's handlers), the event feed and, when this process is to execute jobs, the
+ * runner. The CLI, the REST server, the desktop app and the tests all start here.
+ */
+import { mkdirSync } from 'node:fs';
+import type { WorkerHandlers } from '../../shared/contract';
+import { JobStore } from '../store/store';
+import { EventFeed } from '../events/feed';
+import { OPERATIONS, implementedOperations } from '../engine/ops';
+import type { OperationRegistry } from '../engine/types';
+import { capabilityProvider, type CapabilityProvider } from './capability-provider';
+import { createService } from './service';
+import { Runner, type RunnerOptions } from './runner';
+import { resolveScratchDir } from '../paths';
+
+export interface WorkerOptions {
+  dataDir: string;
+  scratchDir?: string;
+  /** Host-wide capability cache folder (default: the user's cache folder). */
+  cacheDir?: string;
+  operations?: OperationRegistry;
+  /** Extra runner settings; the runner itself is started with `startRunner()`. */
+  runner?: Partial<Pick<RunnerOptions, 'concurrency' | 'pollMs' | 'graceMs' | 'log' | 'testOnlyHoldAfterClaimMs'>>;
+}
+
+export interface Worker {
+  readonly dataDir: string;
+  readonly scratchDir: string;
+  readonly store: JobStore;
+  readonly service: WorkerHandlers;
+  readonly capabilities: CapabilityProvider;
+  readonly feed: EventFeed;
+  runner: Runner | null;
+  /** Become this folder's runner. Throws WorkerError `runner_busy` when another process is. */
+  startRunner(): Runner;
+  close(): Promise<void>;
+}
+
+export function openWorker(opts: WorkerOptions): Worker {
+  const scratchDir = opts.scratchDir ?? resolveScratchDir(opts.dataDir);
+  mkdirSync(scratchDir, { recursive: true, mode: 0o700 });
+  const store = JobStore.open(opts.dataDir);
+  const operations = opts.operations ?? OPERATIONS;
+  const capabilities = capabilityProvider({
+    dataDir: opts.dataDir,
+    scratchDir,
+    store,
+    implemented: implementedOperations(operations),
+    ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
+  });
+  const service = createService({ store, capabilities, dataDir: opts.dataDir });
+  const feed = new EventFeed(store);
+  const worker: Worker = {
+    dataDir: opts.dataDir,
+    scratchDir,
+    store,
+    service,
+    capabilities,
+    feed,
+    runner: null,
+    startRunner() {
+      if (worker.runner) return worker.runner;
+      const runner = new Runner({ store, dataDir: opts.dataDir, scratchDir, operations, capabilities, ...opts.runner });
+      runner.start();
+      worker.runner = runner;
+      return runner;
+    },
+    async close() {
+      await worker.runner?.stop('worker closed');
+      feed.close();
+      store.close();
+    },
+  };
+  return worker;
+}
