@@ -131,10 +131,11 @@ export interface CheckOutcome {
 export async function qemuImgCheck(run: Run, path: string, format: ImageFormat): Promise<CheckOutcome> {
   const r = await runQemuImg(run, ['check', '--output=json', '-U', '-f', format, '--', path], 600_000);
   if (r.exitCode === 63) return { supported: false, result: null, exitCode: 63, detail: null };
-  let parsed: QemuImageCheck | null = null;
+  let parsed: QemuImageCheck | null;
   try {
     parsed = r.stdout.trim() ? QemuImageCheck.parse(JSON.parse(r.stdout)) : null;
   } catch {
+    // A check that stopped early prints no JSON; its stderr says why.
     parsed = null;
   }
   return { supported: true, result: parsed, exitCode: r.exitCode, detail: r.stderr.trim() ? firstLines(r.stderr) : null };

@@ -45,7 +45,7 @@ const commonFields = {
   timeout_s: z.number().int().positive().max(7 * 86_400).optional().describe('seconds before the job is stopped'),
   retry: RetryPolicy.default({ max_attempts: 1, backoff: 'exponential', initial_delay_s: 10, max_delay_s: 600 }),
   labels: z
-    .record(z.string().regex(/^[A-Za-z0-9_.\/-]{1,63}$/, 'label keys are 1-63 of A-Z a-z 0-9 _ . / -'), z.string().max(256))
+    .record(z.string().regex(/^[A-Za-z0-9_./-]{1,63}$/, 'label keys are 1-63 of A-Z a-z 0-9 _ . / -'), z.string().max(256))
     .default({}),
   requirements: z.array(CapabilityKey).default([]).describe('capabilities the job needs beyond its operation'),
 };
