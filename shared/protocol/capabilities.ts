@@ -80,6 +80,10 @@ export const CapabilityStatus = z.object({
   available: z.boolean(),
   detail: z.string().describe('what was found'),
   hint: z.string().nullable().describe('how to get it when missing (package, group, module, setting)'),
+  probe_pending: z
+    .boolean()
+    .optional()
+    .describe('not known until a slow probe runs (the appliance); a job that needs it probes first instead of being refused'),
 });
 export type CapabilityStatus = z.infer<typeof CapabilityStatus>;
 
