@@ -109,11 +109,12 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 export class JobStore {
   readonly db: Database.Database;
   readonly path: string;
-  private pending: WorkerEvent[] = [];
+  private pending: { event: WorkerEvent; atMs: number }[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
   private nextSeq = new Map<string, number>();
   private readonly listeners = new Set<() => void>();
   private readonly stmts;
+  private readonly cached = new Map<string, Database.Statement>();
 
   /** Batching of event writes: at most this many buffered, or this many ms old. */
   static readonly FLUSH_EVENTS = 2000;
@@ -165,6 +166,16 @@ export class JobStore {
     }
   }
 
+  /** A prepared statement for SQL built at run time, prepared once per distinct text. */
+  private prepare(sql: string): Database.Statement {
+    let st = this.cached.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.cached.set(sql, st);
+    }
+    return st;
+  }
+
   /** Schema version in use (PRAGMA user_version). */
   get schemaVersion(): number {
     return this.db.pragma('user_version', { simple: true }) as number;
@@ -194,12 +205,10 @@ export class JobStore {
     this.db
       .transaction(() => {
         if (this.stmts.getJob.get(job.id)) throw new WorkerError('job_exists', { detail: job.id });
-        this.db
-          .prepare(
-            `INSERT INTO jobs (id, operation, state, priority, title, labels, submitted, spec, created_at, updated_at)
+        this.prepare(
+          `INSERT INTO jobs (id, operation, state, priority, title, labels, submitted, spec, created_at, updated_at)
              VALUES (?, ?, 'CREATED', ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(job.id, job.operation, job.priority, job.title, JSON.stringify(job.labels), JSON.stringify(job.submitted ?? null), job.spec ? JSON.stringify(job.spec) : null, now, now);
+        ).run(job.id, job.operation, job.priority, job.title, JSON.stringify(job.labels), JSON.stringify(job.submitted ?? null), job.spec ? JSON.stringify(job.spec) : null, now, now);
         this.writeTransition(job.id, null, 'CREATED', reason, 0, now);
       })
       .immediate();
@@ -242,7 +251,7 @@ export class JobStore {
           sets.push('cancel_requested = @cancel');
           params.cancel = patch.cancel_requested ? 1 : 0;
         }
-        this.db.prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE id = @id`).run(params);
+        this.prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE id = @id`).run(params);
         return this.writeTransition(id, from, to, reason, attempt, now);
       })
       .immediate();
@@ -351,7 +360,7 @@ export class JobStore {
       params.push(like, like, like);
     }
     const countWhere = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const total = (this.db.prepare(`SELECT count(*) AS n FROM jobs ${countWhere}`).get(...params) as { n: number }).n;
+    const total = (this.prepare(`SELECT count(*) AS n FROM jobs ${countWhere}`).get(...params) as { n: number }).n;
     const pageWhere = [...where];
     const pageParams = [...params];
     if (filter.before) {
@@ -361,7 +370,7 @@ export class JobStore {
       pageParams.push(Number(ms), Number(ms), cursorId);
     }
     const sql = `SELECT * FROM jobs ${pageWhere.length ? 'WHERE ' + pageWhere.join(' AND ') : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
-    const rows = this.db.prepare<unknown[], JobRow>(sql).all(...pageParams, filter.limit + 1);
+    const rows = this.prepare(sql).all(...pageParams, filter.limit + 1) as JobRow[];
     const more = rows.length > filter.limit;
     const page = rows.slice(0, filter.limit);
     const last = page.at(-1);
@@ -427,7 +436,7 @@ export class JobStore {
     if (seq === undefined) seq = (this.stmts.maxSeq.get(event.job_id)?.s ?? 0) + 1;
     this.nextSeq.set(event.job_id, seq + 1);
     const numbered = { ...event, seq, at: iso(atMs) } as WorkerEvent;
-    this.pending.push(numbered);
+    this.pending.push({ event: numbered, atMs });
     if (this.pending.length >= JobStore.FLUSH_EVENTS) this.flush();
     else if (!this.flushTimer) {
       this.flushTimer = setTimeout(() => this.flush(), JobStore.FLUSH_MS);
@@ -446,7 +455,7 @@ export class JobStore {
     const batch = this.pending;
     this.pending = [];
     this.db.transaction(() => {
-      for (const e of batch) this.stmts.insertEvent.run(e.job_id, e.seq, e.type, Date.parse(e.at), JSON.stringify(e));
+      for (const { event: e, atMs } of batch) this.stmts.insertEvent.run(e.job_id, e.seq, e.type, atMs, JSON.stringify(e));
     })();
     this.notify();
   }

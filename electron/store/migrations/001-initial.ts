@@ -19,6 +19,8 @@ CREATE TABLE jobs (
 );
 CREATE INDEX jobs_created ON jobs (created_at DESC, id DESC);
 CREATE INDEX jobs_state_created ON jobs (state, created_at DESC, id DESC);
+CREATE INDEX jobs_state_op_created ON jobs (state, operation, created_at DESC, id DESC);
+CREATE INDEX jobs_op_created ON jobs (operation, created_at DESC, id DESC);
 CREATE INDEX jobs_queue ON jobs (state, priority DESC, created_at, id) WHERE state IN ('QUEUED', 'RETRY_WAIT');
 
 CREATE TABLE transitions (
