@@ -128,10 +128,30 @@ export const ERROR_CATALOGUE = {
     message: 'The OVF uses XML entities or a DOCTYPE, which the worker refuses to resolve.',
     hint: 'Real exporters never write these; export the VM again.',
   },
+  package_invalid: {
+    kind: 'user',
+    message: 'The OVA is not a readable tar archive, or it was cut off.',
+    hint: 'Copy the package again (compare its size with the original), or export the VM again; the detail says what is wrong.',
+  },
+  package_unsupported: {
+    kind: 'user',
+    message: 'The package uses a feature the worker cannot read in place.',
+    hint: 'The detail names it. Export again without compression or chunking (ovftool defaults), or unpack the package first (`tar -xf`) and open the .ovf.',
+  },
   manifest_mismatch: {
     kind: 'user',
     message: 'A file in the package does not match its checksum in the manifest.',
     hint: 'The package was damaged in transfer; copy it again.',
+  },
+  source_in_use: {
+    kind: 'user',
+    message: 'Another program has the source disk open for writing.',
+    hint: 'Shut the VM down (or stop the program holding the disk), then convert again.',
+  },
+  source_changed: {
+    kind: 'environment',
+    message: 'The source disk changed while it was being converted.',
+    hint: 'Something wrote to the source during the copy, so the copy cannot be trusted. Stop it (a running VM, a sync tool) and convert again.',
   },
   output_exists: {
     kind: 'user',

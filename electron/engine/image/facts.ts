@@ -3,15 +3,17 @@
  * appliance. The format comes from the file's own bytes (magic.ts) and is passed explicitly to
  * every qemu-img call; the backing chain is walked one link at a time, each link probed the
  * same way, so a missing link is named and a `json:` or network backing reference is refused
- * before anything opens it.
+ * before anything opens it. Disks inside an OVF package are probed in place (probePackageDisk).
  */
 import { constants } from 'node:fs';
-import { access, readFile, stat } from 'node:fs/promises';
+import { access, open, readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { BackingLink, Extent, ImageFacts, ImageFormat } from '../../../shared/protocol';
 import { ImageFormat as ImageFormatSchema } from '../../../shared/protocol';
 import { WorkerError } from '../../../shared/errors';
-import { parseVmdkDescriptor, sniffFile, type Sniffed } from './magic';
+import { parseVmdkDescriptor, sniff, sniffFile, vhdxSubformat, type Sniffed } from './magic';
+import type { PackageDisk } from '../ova/package';
+import { displayOf, qemuSourceOf } from '../ova/source';
 import { firstLines, qemuImgCheck, qemuImgInfo, qemuImgMeasure, type QemuImageInfo, type Run } from '../../tools/qemu-img';
 
 export interface ProbeOptions {
@@ -126,6 +128,48 @@ export async function walkBackingChain(run: Run, top: string, info: QemuImageInf
 }
 
 /**
+ * `qemu-img check` and `measure` (qcow2 and raw) of one image, side by side. `target` is what
+ * qemu-img opens (a path or a json: spec), `label` names it in errors. Throws `image_truncated`
+ * when check finds data past the end of the file.
+ */
+async function checkAndMeasure(
+  run: Run,
+  target: string,
+  label: string,
+  format: ImageFormat,
+  opts: ProbeOptions,
+): Promise<{ integrity: ImageFacts['integrity']; measure: ImageFacts['measure']; dirty: boolean; notes: string[] }> {
+  const [check, measured] = await Promise.all([
+    opts.check === false ? Promise.resolve(null) : qemuImgCheck(run, target, format),
+    opts.measure === false ? Promise.resolve(null) : Promise.all([qemuImgMeasure(run, target, format, 'qcow2'), qemuImgMeasure(run, target, format, 'raw')]),
+  ]);
+  const notes: string[] = [];
+  let dirty = false;
+  const integrity: ImageFacts['integrity'] = { checked: false, ok: null, corruptions: 0, leaks: 0, check_errors: 0, detail: null };
+  if (check?.supported) {
+    integrity.checked = true;
+    integrity.corruptions = check.result?.corruptions ?? 0;
+    integrity.leaks = check.result?.leaks ?? 0;
+    integrity.check_errors = check.result?.['check-errors'] ?? (check.exitCode === 1 ? 1 : 0);
+    integrity.detail = check.detail;
+    integrity.ok = check.exitCode === 0 || check.exitCode === 3;
+    const text = (check.detail ?? '').toLowerCase();
+    if (/points after eof|exceeding the end of the file|beyond the end/.test(text)) {
+      throw new WorkerError('image_truncated', { detail: `${label}: ${firstLines(check.detail ?? '', 4)}` });
+    }
+    if (/log.*replay|dirty/.test(text)) dirty = true;
+  } else if (check) notes.push(`qemu-img cannot check ${format} images; integrity not verified`);
+
+  const measure: ImageFacts['measure'] = measured
+    ? {
+        qcow2: { required_bytes: measured[0].required, fully_allocated_bytes: measured[0]['fully-allocated'] },
+        raw: { required_bytes: measured[1].required, fully_allocated_bytes: measured[1]['fully-allocated'] },
+      }
+    : null;
+  return { integrity, measure, dirty, notes };
+}
+
+/**
  * Probe one disk image. Throws WorkerError for what makes the image unusable: source_missing,
  * source_unreadable, not_an_image, image_encrypted, extent_missing, backing_missing,
  * backing_refused, image_truncated, image_corrupt, tool_missing. Everything else (leaks, a
@@ -161,39 +205,16 @@ export async function probeImage(run: Run, path: string, opts: ProbeOptions = {}
   if (encrypted) throw new WorkerError('image_encrypted', { detail: path });
 
   // The chain, the check and the measures are independent reads: run them side by side.
-  const [backing_chain, check, measured] = await Promise.all([
-    walkBackingChain(run, path, info),
-    opts.check === false ? Promise.resolve(null) : qemuImgCheck(run, path, format),
-    opts.measure === false ? Promise.resolve(null) : Promise.all([qemuImgMeasure(run, path, format, 'qcow2'), qemuImgMeasure(run, path, format, 'raw')]),
-  ]);
+  const [backing_chain, cm] = await Promise.all([walkBackingChain(run, path, info), checkAndMeasure(run, path, path, format, opts)]);
 
   // Allocated bytes: the file itself, plus any extent files beside it.
   const own = await allocated(path);
   let actual = own.allocated;
   for (const e of extents) if (resolve(e.path) !== resolve(path)) actual += (await allocated(e.path)).allocated;
 
-  let dirty = Boolean(info['dirty-flag']);
-  const integrity: ImageFacts['integrity'] = { checked: false, ok: null, corruptions: 0, leaks: 0, check_errors: 0, detail: null };
-  if (check?.supported) {
-    integrity.checked = true;
-    integrity.corruptions = check.result?.corruptions ?? 0;
-    integrity.leaks = check.result?.leaks ?? 0;
-    integrity.check_errors = check.result?.['check-errors'] ?? (check.exitCode === 1 ? 1 : 0);
-    integrity.detail = check.detail;
-    integrity.ok = check.exitCode === 0 || check.exitCode === 3;
-    const text = (check.detail ?? '').toLowerCase();
-    if (/points after eof|exceeding the end of the file|beyond the end/.test(text)) {
-      throw new WorkerError('image_truncated', { detail: `${path}: ${firstLines(check.detail ?? '', 4)}` });
-    }
-    if (/log.*replay|dirty/.test(text)) dirty = true;
-  } else if (check) notes.push(`qemu-img cannot check ${format} images; integrity not verified`);
-
-  const measure: ImageFacts['measure'] = measured
-    ? {
-        qcow2: { required_bytes: measured[0].required, fully_allocated_bytes: measured[0]['fully-allocated'] },
-        raw: { required_bytes: measured[1].required, fully_allocated_bytes: measured[1]['fully-allocated'] },
-      }
-    : null;
+  const dirty = Boolean(info['dirty-flag']) || cm.dirty;
+  const { integrity, measure } = cm;
+  notes.push(...cm.notes);
 
   if (format === 'raw') notes.push(`recognised as raw by ${sniffed.evidence}`);
   return {
@@ -217,5 +238,111 @@ export async function probeImage(run: Run, path: string, opts: ProbeOptions = {}
     integrity,
     measure,
     notes,
+  };
+}
+
+/** Read `length` bytes at `offset` of a file (fewer at its end). */
+async function readBytes(path: string, offset: number, length: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const b = Buffer.alloc(Math.max(0, length));
+    const { bytesRead } = await fh.read(b, 0, b.length, offset);
+    return b.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Probe one disk of an OVF package (package.ts). A disk that is a file of its own (an .ovf
+ * folder, or a compressed disk unpacked into the work folder) is probed as any image. A disk
+ * inside an .ova is probed in place: its format is read from the member's own first and last
+ * bytes (`sniff` on range reads), compared with the format the descriptor names (the bytes win,
+ * with a note), and info, check and measure run on the `json:` spec of the member (source.ts).
+ * Throws as probeImage, plus `package_unsupported` for a disk still gzip-compressed, and
+ * `not_an_image` for a vmdk text descriptor inside an .ova (its extents cannot be opened in place).
+ */
+export async function probePackageDisk(run: Run, disk: PackageDisk, opts: ProbeOptions = {}): Promise<ImageFacts> {
+  if (!disk.readable) qemuSourceOf(disk); // throws package_unsupported
+  const notes: string[] = [];
+  const declared = disk.format;
+  const compare = (found: ImageFormat) => {
+    if (declared && declared !== found) notes.push(`the descriptor says ${disk.file} is ${declared}, its bytes say ${found}; read as ${found}`);
+    if (!declared) notes.push(`the descriptor names no known format for ${disk.file}; its bytes say ${found}`);
+  };
+  const sizeNote = (virtual: number) => {
+    if (virtual !== disk.capacity_bytes) notes.push(`the descriptor gives disk ${disk.disk_id} a capacity of ${disk.capacity_bytes} bytes, the image holds ${virtual}`);
+  };
+
+  if (disk.location.kind === 'file') {
+    const facts = await probeImage(run, disk.location.path, opts);
+    compare(facts.format);
+    sizeNote(facts.virtual_size);
+    return { ...facts, notes: [...facts.notes, ...notes] };
+  }
+
+  const loc = disk.location;
+  const display = displayOf(disk);
+  const head = await readBytes(loc.tar_path, loc.offset, Math.min(loc.size, 1024 * 1024));
+  const tail = loc.size >= 512 ? await readBytes(loc.tar_path, loc.offset + loc.size - 512, 512) : Buffer.alloc(512);
+  const sniffed = sniff(head, tail, loc.size, disk.file);
+  if (sniffed.kind === 'luks') throw new WorkerError('image_encrypted', { detail: `${display}: ${sniffed.evidence}` });
+  if (sniffed.kind === 'unsupported') throw new WorkerError('not_an_image', { detail: `${display}: ${sniffed.name} images are not supported (${sniffed.evidence})` });
+  let format: ImageFormat;
+  let subformat: string | null;
+  if (sniffed.kind === 'image') {
+    if (sniffed.descriptor) {
+      throw new WorkerError('not_an_image', { detail: `${display} is a vmdk text descriptor; its extent files cannot be opened inside an .ova. Unpack the package (tar -xf) and open the .ovf` });
+    }
+    format = sniffed.format;
+    subformat = sniffed.subformat;
+    if (format === 'vhdx') {
+      subformat = await vhdxSubformat((offset, length) => readBytes(loc.tar_path, loc.offset + offset, Math.max(0, Math.min(length, loc.size - offset))));
+    }
+    compare(format);
+  } else if (declared === 'raw' && loc.size % 512 === 0) {
+    // Raw has no magic; the descriptor's word and a whole number of sectors are the evidence.
+    format = 'raw';
+    subformat = null;
+    notes.push(`recognised as raw by the descriptor's ovf:format (${sniffed.evidence})`);
+  } else {
+    throw new WorkerError('not_an_image', { detail: `${display}: ${sniffed.evidence}` });
+  }
+
+  const source = qemuSourceOf(disk, format);
+  const info = await qemuImgInfo(run, source.spec, format);
+  const named = info['backing-filename'];
+  if (named) throw new WorkerError('backing_refused', { detail: `${display} refers to backing file ${named.length > 200 ? named.slice(0, 200) + '…' : named}; a disk inside a package must stand alone` });
+  const fsData = info['format-specific']?.data;
+  if (Boolean(info.encrypted) || Boolean(fsData?.encrypt)) throw new WorkerError('image_encrypted', { detail: display });
+  if (format === 'vmdk') subformat = fsData?.['create-type'] ?? subformat ?? disk.subformat;
+  const extents: Extent[] =
+    format === 'vmdk'
+      ? (fsData?.extents ?? []).map((e) => ({ path: display, named_as: disk.file, kind: e.format || 'SPARSE', size_bytes: e['virtual-size'] ?? null, exists: true }))
+      : [];
+  const cm = await checkAndMeasure(run, source.spec, display, format, opts);
+  sizeNote(info['virtual-size']);
+  notes.push(`read in place from ${loc.size} bytes at offset ${loc.offset} of ${loc.tar_path}`);
+  return {
+    path: display,
+    format,
+    subformat,
+    virtual_size: info['virtual-size'],
+    actual_size: loc.size,
+    file_size: loc.size,
+    cluster_size: info['cluster-size'] ?? null,
+    backing_chain: [],
+    snapshots: (info.snapshots ?? []).map((s) => ({
+      id: s.id,
+      name: s.name,
+      date: s['date-sec'] ? new Date(s['date-sec'] * 1000).toISOString() : null,
+      vm_state_size: s['vm-state-size'],
+    })),
+    extents,
+    encrypted: false,
+    dirty: Boolean(info['dirty-flag']) || cm.dirty,
+    integrity: cm.integrity,
+    measure: cm.measure,
+    notes: [...cm.notes, ...notes],
   };
 }
