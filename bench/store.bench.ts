@@ -4,20 +4,16 @@
  * 100,000 jobs; the cached capability report. Reported, never asserted.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JobStore } from '../electron/store/store';
 import { JobSpec, JobState } from '../shared/protocol';
 import { detectCapabilities } from '../electron/capabilities/detect';
 
-export interface BenchRow {
-  name: string;
-  value: number;
-  unit: string;
-  target: string;
-  ok: boolean;
-  detail?: string;
-}
+import type { BenchContext, BenchRow } from './run';
+
+export const title = 'Worker core: store and capability report';
+export const description =
+  'Through the store\'s own API on a real SQLite file (WAL): progress events persisted per second (batched commits), the newest and a filtered page of 50 from 100,000 jobs created through the API, and the capability report served from the host-wide cache.';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -34,8 +30,8 @@ function time(fn: () => void, runs: number): number {
   return median(out);
 }
 
-export async function run(): Promise<BenchRow[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'h2k-bench-store-'));
+export async function run(ctx: BenchContext): Promise<BenchRow[]> {
+  const dir = mkdtempSync(join(ctx.dir, 'store-'));
   const rows: BenchRow[] = [];
   const store = JobStore.open(dir);
   try {
@@ -85,7 +81,7 @@ export async function run(): Promise<BenchRow[]> {
   }
 
   // 3. The cached capability report (slow probes from the host-wide cache, cheap facts live).
-  const data = mkdtempSync(join(tmpdir(), 'h2k-bench-caps-'));
+  const data = mkdtempSync(join(ctx.dir, 'caps-'));
   try {
     await detectCapabilities({ dataDir: data, scratchDir: data, probeAppliance: false });
     const runs: number[] = [];
