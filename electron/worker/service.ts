@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import { JobSpec, PROTOCOL_VERSION, WAITING_STATES, isTerminal, type JobSummary, type OperationSupport } from '../../shared/protocol';
-import type { ParsedInput, WorkerHandlers } from '../../shared/contract';
+import type { CoreHandlers, ParsedInput } from '../../shared/contract';
 import { WorkerError, errorInfo } from '../../shared/errors';
 import { fieldErrors } from '../../shared/validation';
 import { SCHEMA_NAMES, jsonSchemaOf, type SchemaName } from '../../shared/schemas';
@@ -38,7 +38,7 @@ export function titleOf(spec: JobSpec): string {
   }
 }
 
-export function createService(opts: ServiceOptions): WorkerHandlers {
+export function createService(opts: ServiceOptions): CoreHandlers {
   const { store, capabilities } = opts;
 
   async function check(spec: JobSpec): Promise<OperationSupport & { code: string | null }> {

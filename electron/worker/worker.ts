@@ -11,6 +11,8 @@ import { OPERATIONS, implementedOperations } from '../engine/ops';
 import type { OperationRegistry } from '../engine/types';
 import { capabilityProvider, type CapabilityProvider } from './capability-provider';
 import { createService } from './service';
+import { createExtraService } from './service-extra';
+import { readSettings } from '../store/settings';
 import { Runner, type RunnerOptions } from './runner';
 import { resolveScratchDir } from '../paths';
 
@@ -20,6 +22,8 @@ export interface WorkerOptions {
   /** Host-wide capability cache folder (default: the user's cache folder). */
   cacheDir?: string;
   operations?: OperationRegistry;
+  /** Folders the file picker (`fs.list`) may show; none by default. */
+  roots?: readonly string[];
   /** Extra runner settings; the runner itself is started with `startRunner()`. */
   runner?: Partial<Pick<RunnerOptions, 'concurrency' | 'pollMs' | 'graceMs' | 'log' | 'testOnlyHoldAfterClaimMs'>>;
 }
@@ -49,7 +53,11 @@ export function openWorker(opts: WorkerOptions): Worker {
     implemented: implementedOperations(operations),
     ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
   });
-  const service = createService({ store, capabilities, dataDir: opts.dataDir });
+  let runnerConcurrency: number | null = null;
+  const service: WorkerHandlers = {
+    ...createService({ store, capabilities, dataDir: opts.dataDir }),
+    ...createExtraService({ store, dataDir: opts.dataDir, scratchDir, roots: opts.roots ?? [], runnerConcurrency: () => runnerConcurrency }),
+  };
   const feed = new EventFeed(store);
   const worker: Worker = {
     dataDir: opts.dataDir,
@@ -61,13 +69,17 @@ export function openWorker(opts: WorkerOptions): Worker {
     runner: null,
     startRunner() {
       if (worker.runner) return worker.runner;
-      const runner = new Runner({ store, dataDir: opts.dataDir, scratchDir, operations, capabilities, ...opts.runner });
+      // The stored setting applies unless the caller chose a concurrency (`run --concurrency`).
+      const concurrency = opts.runner?.concurrency ?? readSettings(store).concurrency;
+      const runner = new Runner({ store, dataDir: opts.dataDir, scratchDir, operations, capabilities, ...opts.runner, concurrency });
       runner.start();
+      runnerConcurrency = concurrency;
       worker.runner = runner;
       return runner;
     },
     async close() {
       await worker.runner?.stop('worker closed');
+      runnerConcurrency = null;
       feed.close();
       store.close();
     },
