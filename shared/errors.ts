@@ -218,6 +218,11 @@ export const ERROR_CATALOGUE = {
     message: 'That folder is outside the folders this server may show.',
     hint: 'Restart `h2k-worker serve` with --root for that folder.',
   },
+  worker_unreachable: {
+    kind: 'environment',
+    message: 'The worker does not answer.',
+    hint: 'Is `h2k-worker serve` still running? Start it again and open the URL it prints; jobs already submitted are kept.',
+  },
   internal: {
     kind: 'bug',
     message: 'The worker hit an unexpected error.',

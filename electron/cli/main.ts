@@ -217,12 +217,12 @@ export function buildProgram(ctxFactory: (opts: { dataDir?: string; json: boolea
   program
     .command('run')
     .description('Be the runner of the data folder: execute queued jobs until SIGINT or SIGTERM.')
-    .option('--concurrency <n>', 'jobs at once (default 1)', positiveInt, 1)
-    .action(async (o: { concurrency: number }, cmd: Command) => {
+    .option('--concurrency <n>', 'jobs at once (default: the stored setting, 1 unless changed)', positiveInt)
+    .action(async (o: { concurrency?: number }, cmd: Command) => {
       const ctx = ctxOf(cmd);
-      const worker = ctx.worker({ concurrency: o.concurrency });
+      const worker = ctx.worker(o.concurrency === undefined ? {} : { concurrency: o.concurrency });
       const runner = worker.startRunner();
-      ctx.err(`runner ${runner.id} (pid ${process.pid}) executing jobs of ${worker.dataDir}, concurrency ${o.concurrency}; Ctrl-C to stop`);
+      ctx.err(`runner ${runner.id} (pid ${process.pid}) executing jobs of ${worker.dataDir}, concurrency ${runner.concurrency}; Ctrl-C to stop`);
       await new Promise<void>((resolveStop) => {
         const stop = (sig: string) => {
           ctx.err(`${sig}: stopping; running jobs are interrupted and cleaned up`);

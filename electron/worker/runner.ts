@@ -26,8 +26,8 @@ export interface RunnerOptions {
   scratchDir: string;
   operations: OperationRegistry;
   capabilities: CapabilityProvider;
-  /** Jobs run at once (default 1). */
-  concurrency?: number;
+  /** Jobs run at once (default 1); a function is asked on every poll, so a change applies at once. */
+  concurrency?: number | (() => number);
   /** How often the queue, cancel flags and retries are looked at, in ms (default 200). */
   pollMs?: number;
   /** Milliseconds between SIGTERM and SIGKILL when a tool is stopped (default 3000). */
@@ -67,6 +67,12 @@ export class Runner {
 
   get id(): number {
     return this.runnerId;
+  }
+
+  /** How many jobs run at once. */
+  get concurrency(): number {
+    const c = this.opts.concurrency;
+    return Math.max(1, typeof c === 'function' ? c() : c);
   }
 
   /** Jobs being executed now. */
@@ -161,7 +167,8 @@ export class Runner {
       for (const r of this.running.values()) {
         if (!r.controller.signal.aborted && this.store.cancelRequested(r.id)) r.controller.abort(new WorkerError('cancelled'));
       }
-      while (!this.stopping && this.running.size < this.opts.concurrency) {
+      const concurrency = this.concurrency;
+      while (!this.stopping && this.running.size < concurrency) {
         const id = this.store.claimNext(this.runnerId);
         if (!id) break;
         const controller = new AbortController();

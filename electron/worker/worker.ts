@@ -53,10 +53,9 @@ export function openWorker(opts: WorkerOptions): Worker {
     implemented: implementedOperations(operations),
     ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
   });
-  let runnerConcurrency: number | null = null;
   const service: WorkerHandlers = {
     ...createService({ store, capabilities, dataDir: opts.dataDir }),
-    ...createExtraService({ store, dataDir: opts.dataDir, scratchDir, roots: opts.roots ?? [], runnerConcurrency: () => runnerConcurrency }),
+    ...createExtraService({ store, dataDir: opts.dataDir, scratchDir, roots: opts.roots ?? [], runnerConcurrency: () => worker.runner?.concurrency ?? null }),
   };
   const feed = new EventFeed(store);
   const worker: Worker = {
@@ -69,17 +68,16 @@ export function openWorker(opts: WorkerOptions): Worker {
     runner: null,
     startRunner() {
       if (worker.runner) return worker.runner;
-      // The stored setting applies unless the caller chose a concurrency (`run --concurrency`).
-      const concurrency = opts.runner?.concurrency ?? readSettings(store).concurrency;
+      // The stored setting applies (read on every poll, so a change applies at once) unless the
+      // caller chose a concurrency (`run --concurrency`).
+      const concurrency = opts.runner?.concurrency ?? (() => readSettings(store).concurrency);
       const runner = new Runner({ store, dataDir: opts.dataDir, scratchDir, operations, capabilities, ...opts.runner, concurrency });
       runner.start();
-      runnerConcurrency = concurrency;
       worker.runner = runner;
       return runner;
     },
     async close() {
       await worker.runner?.stop('worker closed');
-      runnerConcurrency = null;
       feed.close();
       store.close();
     },

@@ -59,7 +59,7 @@ export function httpClient(opts: HttpClientOptions = {}): AppClient {
         body: JSON.stringify(input ?? {}),
       });
     } catch (err) {
-      throw new WorkerError('internal', { detail: `the worker could not be reached (${err instanceof Error ? err.message : String(err)})` });
+      throw new WorkerError('worker_unreachable', { detail: `the worker could not be reached (${err instanceof Error ? err.message : String(err)})` });
     }
     let body: unknown;
     try {

@@ -63,7 +63,7 @@ export function SettingsView() {
             <Field
               id="set-concurrency"
               label="Jobs run at once (1–8)"
-              hint={`Applies when the runner next starts${settings.runner_concurrency ? `; the runner now runs ${settings.runner_concurrency} at once` : ''}.`}
+              hint={`Applies at once to the runner of this data folder${settings.runner_concurrency ? `, which now runs ${settings.runner_concurrency} at once` : ''} (unless it was started with --concurrency).`}
               errors={errorsOf('concurrency')}
             >
               {(c) => <input {...c} type="number" min={1} max={8} step={1} value={concurrency} onChange={(e) => setConcurrency(e.target.value)} />}

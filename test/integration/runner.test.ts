@@ -137,4 +137,19 @@ describe('the runner executes jobs through the state machine', () => {
     expect(readdirSync(out.path)).toEqual([]);
     expect(worker.store.lastRunner()).toBeNull();
   });
+
+  it('applies a concurrency change from the stored settings at once', async () => {
+    worker.startRunner();
+    const a = await dispatch(worker.service, 'jobs.submit', { spec: slowSpec({}) });
+    const b = await dispatch(worker.service, 'jobs.submit', { spec: slowSpec({}) });
+    await waitFor(() => worker.store.stateOf(a.id) === 'PROGRESSING', 'the first job running');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(worker.store.stateOf(b.id)).toBe('QUEUED');
+    const s = await dispatch(worker.service, 'settings.set', { concurrency: 2 });
+    expect(s.concurrency).toBe(2);
+    await waitFor(() => worker.store.stateOf(b.id) === 'PROGRESSING', 'the second job running beside the first');
+    expect((await dispatch(worker.service, 'settings.get', {})).runner_concurrency).toBe(2);
+    for (const id of [a.id, b.id]) await dispatch(worker.service, 'jobs.cancel', { id });
+    await waitFor(() => worker.store.stateOf(b.id) === 'CANCELLED', 'cancelled');
+  });
 });

@@ -65,7 +65,7 @@ describe('HTTP client', () => {
 
   it('says so when the worker cannot be reached or answers without JSON', async () => {
     const down = httpClient({ fetch: async () => Promise.reject(new TypeError('Failed to fetch')) });
-    await expect(down.call('worker.info', {})).rejects.toMatchObject({ info: { code: 'internal', detail: expect.stringContaining('could not be reached') } });
+    await expect(down.call('worker.info', {})).rejects.toMatchObject({ info: { code: 'worker_unreachable', detail: expect.stringContaining('could not be reached') } });
     const html = httpClient({ fetch: async () => new Response('<html>', { status: 502 }) });
     await expect(html.call('worker.info', {})).rejects.toMatchObject({ info: { code: 'internal', detail: 'worker.info: HTTP 502 without a JSON answer' } });
   });
