@@ -394,6 +394,8 @@ export class JobStore {
    * Returns its id, or null when the queue is empty.
    */
   claimNext(runnerId: number): string | null {
+    // Runners poll: answer an empty queue with a read, without taking the write lock.
+    if (!this.prepare("SELECT 1 FROM jobs WHERE state = 'QUEUED' LIMIT 1").get()) return null;
     this.flush();
     const claimed = this.db
       .transaction((): string | null => {

@@ -59,6 +59,7 @@ export class Runner {
   private readonly running = new Map<string, Running>();
   private stopping = false;
   private ticking = false;
+  private lastHeartbeat = 0;
 
   constructor(opts: RunnerOptions) {
     this.store = opts.store;
@@ -162,7 +163,11 @@ export class Runner {
     if (this.ticking || this.stopping) return;
     this.ticking = true;
     try {
-      this.store.heartbeat(this.runnerId);
+      // A heartbeat every 5 s is plenty for anyone looking; no need to write the store each poll.
+      if (Date.now() - this.lastHeartbeat >= 5000) {
+        this.store.heartbeat(this.runnerId);
+        this.lastHeartbeat = Date.now();
+      }
       for (const id of this.store.dueRetries()) this.store.transition(id, 'QUEUED', 'retry backoff passed', { not_before: null }, ['RETRY_WAIT']);
       for (const r of this.running.values()) {
         if (!r.controller.signal.aborted && this.store.cancelRequested(r.id)) r.controller.abort(new WorkerError('cancelled'));
