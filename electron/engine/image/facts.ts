@@ -7,7 +7,7 @@
  */
 import { constants } from 'node:fs';
 import { access, open, readFile, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import type { BackingLink, Extent, ImageFacts, ImageFormat } from '../../../shared/protocol';
 import { ImageFormat as ImageFormatSchema } from '../../../shared/protocol';
 import { WorkerError } from '../../../shared/errors';
@@ -128,6 +128,12 @@ export async function walkBackingChain(run: Run, top: string, info: QemuImageInf
 }
 
 /**
+ * Formats whose qemu-img driver has no check (it exits 63 for them: QEMU's block/raw-format.c
+ * and block/vpc.c define no bdrv_co_check), so no process is spent asking.
+ */
+const FORMATS_WITHOUT_CHECK: ReadonlySet<ImageFormat> = new Set(['raw', 'vpc']);
+
+/**
  * `qemu-img check` and `measure` (qcow2 and raw) of one image, side by side. `target` is what
  * qemu-img opens (a path or a json: spec), `label` names it in errors. Throws `image_truncated`
  * when check finds data past the end of the file.
@@ -138,10 +144,11 @@ async function checkAndMeasure(
   label: string,
   format: ImageFormat,
   opts: ProbeOptions,
+  virtualSize: number,
 ): Promise<{ integrity: ImageFacts['integrity']; measure: ImageFacts['measure']; dirty: boolean; notes: string[] }> {
   const [check, measured] = await Promise.all([
-    opts.check === false ? Promise.resolve(null) : qemuImgCheck(run, target, format),
-    opts.measure === false ? Promise.resolve(null) : Promise.all([qemuImgMeasure(run, target, format, 'qcow2'), qemuImgMeasure(run, target, format, 'raw')]),
+    opts.check === false ? Promise.resolve(null) : FORMATS_WITHOUT_CHECK.has(format) ? Promise.resolve({ supported: false } as const) : qemuImgCheck(run, target, format),
+    opts.measure === false ? Promise.resolve(null) : qemuImgMeasure(run, target, format, 'qcow2'),
   ]);
   const notes: string[] = [];
   let dirty = false;
@@ -160,10 +167,12 @@ async function checkAndMeasure(
     if (/log.*replay|dirty/.test(text)) dirty = true;
   } else if (check) notes.push(`qemu-img cannot check ${format} images; integrity not verified`);
 
+  // A raw copy needs the virtual size, always: `qemu-img measure -O raw` answers exactly that
+  // (block/raw-format.c raw_measure), so it is not worth a process of its own.
   const measure: ImageFacts['measure'] = measured
     ? {
-        qcow2: { required_bytes: measured[0].required, fully_allocated_bytes: measured[0]['fully-allocated'] },
-        raw: { required_bytes: measured[1].required, fully_allocated_bytes: measured[1]['fully-allocated'] },
+        qcow2: { required_bytes: measured.required, fully_allocated_bytes: measured['fully-allocated'] },
+        raw: { required_bytes: virtualSize, fully_allocated_bytes: virtualSize },
       }
     : null;
   return { integrity, measure, dirty, notes };
@@ -198,14 +207,15 @@ export async function probeImage(run: Run, path: string, opts: ProbeOptions = {}
     subformat = fsData?.['create-type'] ?? subformat;
     if (extents.length === 0) {
       // Sparse vmdk with an embedded descriptor: the file is its own single extent.
-      extents = (fsData?.extents ?? []).map((e) => ({ path: resolve(dirname(path), e.filename), named_as: e.filename, kind: e.format || 'SPARSE', size_bytes: e['virtual-size'] ?? null, exists: true }));
+      // qemu-img names extents by the path it opened them with (relative to its working folder).
+      extents = (fsData?.extents ?? []).map((e) => ({ path: resolve(e.filename), named_as: basename(e.filename), kind: e.format || 'SPARSE', size_bytes: e['virtual-size'] ?? null, exists: true }));
     }
   }
   const encrypted = Boolean(info.encrypted) || Boolean(fsData?.encrypt);
   if (encrypted) throw new WorkerError('image_encrypted', { detail: path });
 
   // The chain, the check and the measures are independent reads: run them side by side.
-  const [backing_chain, cm] = await Promise.all([walkBackingChain(run, path, info), checkAndMeasure(run, path, path, format, opts)]);
+  const [backing_chain, cm] = await Promise.all([walkBackingChain(run, path, info), checkAndMeasure(run, path, path, format, opts, info['virtual-size'])]);
 
   // Allocated bytes: the file itself, plus any extent files beside it.
   const own = await allocated(path);
@@ -320,7 +330,7 @@ export async function probePackageDisk(run: Run, disk: PackageDisk, opts: ProbeO
     format === 'vmdk'
       ? (fsData?.extents ?? []).map((e) => ({ path: display, named_as: disk.file, kind: e.format || 'SPARSE', size_bytes: e['virtual-size'] ?? null, exists: true }))
       : [];
-  const cm = await checkAndMeasure(run, source.spec, display, format, opts);
+  const cm = await checkAndMeasure(run, source.spec, display, format, opts, info['virtual-size']);
   sizeNote(info['virtual-size']);
   notes.push(`read in place from ${loc.size} bytes at offset ${loc.offset} of ${loc.tar_path}`);
   return {
