@@ -113,6 +113,7 @@ export class JobStore {
   private flushTimer: NodeJS.Timeout | null = null;
   private nextSeq = new Map<string, number>();
   private readonly listeners = new Set<() => void>();
+  private readonly wakers = new Set<() => void>();
   private readonly stmts;
   private readonly cached = new Map<string, Database.Statement>();
 
@@ -197,6 +198,19 @@ export class JobStore {
     for (const l of this.listeners) l();
   }
 
+  /**
+   * Be told (in this process) when a runner has something to do: a job became QUEUED or a
+   * cancel was requested. Other processes' changes are found by polling.
+   */
+  onWake(listener: () => void): () => void {
+    this.wakers.add(listener);
+    return () => this.wakers.delete(listener);
+  }
+
+  private wake(): void {
+    for (const w of this.wakers) w();
+  }
+
   // ---------------------------------------------------------------- jobs
 
   /** Insert a job in CREATED, with its first transition and state event. Throws `job_exists`. */
@@ -255,7 +269,10 @@ export class JobStore {
         return this.writeTransition(id, from, to, reason, attempt, now);
       })
       .immediate();
-    if (result) this.notify();
+    if (result) {
+      this.notify();
+      if (to === 'QUEUED') this.wake();
+    }
     return result;
   }
 
@@ -421,6 +438,7 @@ export class JobStore {
   requestCancel(id: string): void {
     const r = this.db.prepare('UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ?').run(Date.now(), id);
     if (r.changes === 0) throw new WorkerError('not_found', { detail: id });
+    this.wake();
   }
 
   cancelRequested(id: string): boolean {

@@ -56,6 +56,9 @@ export class Runner {
   private lock: RunnerLock | null = null;
   private runnerId = 0;
   private timer: NodeJS.Timeout | null = null;
+  private offWake: (() => void) | null = null;
+  private nudged = false;
+  private tickAgain = false;
   private readonly running = new Map<string, Running>();
   private stopping = false;
   private ticking = false;
@@ -98,6 +101,16 @@ export class Runner {
     this.runnerId = this.store.registerRunner(process.pid, processStartTime(process.pid), hostname());
     this.recover();
     this.timer = setInterval(() => void this.tick(), this.opts.pollMs);
+    // A job submitted or cancelled through this process starts or stops at once; other
+    // processes' submissions are seen by the poll.
+    this.offWake = this.store.onWake(() => {
+      if (this.nudged || this.stopping) return;
+      this.nudged = true;
+      setImmediate(() => {
+        this.nudged = false;
+        void this.tick();
+      });
+    });
     void this.tick();
   }
 
@@ -109,6 +122,7 @@ export class Runner {
     if (this.stopping) return;
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    this.offWake?.();
     for (const r of this.running.values()) r.controller.abort(new WorkerError('interrupted', { detail: reason }));
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
     this.store.flush();
@@ -160,8 +174,13 @@ export class Runner {
   }
 
   private async tick(): Promise<void> {
-    if (this.ticking || this.stopping) return;
+    if (this.stopping) return;
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
     this.ticking = true;
+    this.tickAgain = false;
     try {
       // A heartbeat every 5 s is plenty for anyone looking; no need to write the store each poll.
       if (Date.now() - this.lastHeartbeat >= 5000) {
@@ -186,6 +205,7 @@ export class Runner {
     } finally {
       this.ticking = false;
     }
+    if (this.tickAgain) void this.tick();
   }
 
   private async execute(id: string, controller: AbortController): Promise<void> {
