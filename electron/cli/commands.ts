@@ -4,5 +4,12 @@
  */
 import type { Command } from 'commander';
 import type { CliContext } from './main';
+import { registerServeCommand } from './serve-command';
+import { registerConvertCommand } from './convert-command';
+import { registerInspectCommand } from './inspect-command';
 
-export function registerExtraCommands(_program: Command, _ctxOf: (cmd: Command) => CliContext): void {}
+export function registerExtraCommands(program: Command, ctxOf: (cmd: Command) => CliContext): void {
+  registerServeCommand(program, ctxOf);
+  registerConvertCommand(program, ctxOf);
+  registerInspectCommand(program, ctxOf);
+}

@@ -7,3 +7,4 @@ export * from './events';
 export * from './inspection';
 export * from './job';
 export * from './image';
+export * from './convert';

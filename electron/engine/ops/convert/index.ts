@@ -1,0 +1,373 @@
+/**
+ * The convert operation: one or more disks of a VM, each read by `qemu-img convert` and written
+ * to the requested format, as one job with one result.
+ *
+ * Order of work, and why:
+ * 1. Pre-flight (source.ts, preflight.ts): every source probed (format from its magic, extents,
+ *    backing chain, truncation), every output checked (folder, existing file, not an input,
+ *    free space against `qemu-img measure`). Nothing is written before all of it passed.
+ * 2. Per disk: copy under a temporary name in the destination folder (declared partial first,
+ *    so a failure, a cancel or a crash removes it), flush (fsync files and folder), verify
+ *    against the source when asked, hash the output files when asked.
+ * 3. The sources' size and mtime are compared with the values recorded before the copy.
+ * 4. Publish: every disk's files moved to their final names, extents before descriptors, the
+ *    destination folders fsynced. Until the last one is in place they are still partial, so a
+ *    job either leaves all its outputs or none.
+ *
+ * Throws WorkerError with a catalogue code (see docs/convert.md for the list); on a cancel or
+ * timeout the context's abort reason.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { Artifact, ConvertedDisk, ConvertPayload, ConvertSpec, ConvertVerification, FileStamp } from '../../../../shared/protocol';
+import { WorkerError } from '../../../../shared/errors';
+import { formatBytes } from '../../../../shared/format';
+import { firstLines, type Run } from '../../../tools/qemu-img';
+import { buildConvertArgs, buildCreateArgs, classifyConvertError, ioUringSource, progressStream, targetSettings, type TargetSettings } from '../../../tools/qemu-img-convert';
+import { ioUringUsable } from './aio';
+import type { ToolResult, ToolRun } from '../../../tools/spawn';
+import type { OperationContext, OperationOutput } from '../../types';
+import { makePlan, planBytes, planPercent, type PlanStage, type ProgressPlan } from './plan';
+import { freeBytes, measureSource, preflight, type OutputPlan } from './preflight';
+import { flushFiles, fsyncPath, outputFiles, publishFile, removeEmptyDir } from './publish';
+import { resolveSource, sameStamps, stampFiles, type ResolvedSource } from './source';
+import { verifyOutput } from './verify';
+
+type ConvertContext = OperationContext<ConvertSpec>;
+
+/** One disk's state through the job. */
+interface DiskWork {
+  src: ResolvedSource;
+  out: OutputPlan;
+  before: FileStamp[];
+  command: string[];
+  /** Output files in publishing order: where qemu-img wrote them, and their final path. */
+  files: { path: string; final: string; role: 'disk' | 'extent' | 'descriptor' }[];
+  outputVirtualSize: number;
+  copyS: number;
+  flushS: number;
+  verification: ConvertVerification;
+  sha256: Map<string, string>;
+}
+
+/** Run a tool through the context; a missing binary becomes `tool_missing`. */
+async function runChecked(ctx: ConvertContext, run: Omit<ToolRun, 'signal'>): Promise<ToolResult> {
+  try {
+    return await ctx.run(run);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') throw new WorkerError('tool_missing', { detail: `${run.command} not found on PATH (Debian package qemu-utils)` });
+    throw err;
+  }
+}
+
+/** sha256 of a file, streamed; `onBytes` gets the bytes read so far. */
+async function sha256File(path: string, signal: AbortSignal, onBytes: (n: number) => void): Promise<string> {
+  const hash = createHash('sha256');
+  let n = 0;
+  const stream = createReadStream(path, { highWaterMark: 1024 * 1024, signal });
+  for await (const chunk of stream) {
+    hash.update(chunk as Buffer);
+    n += (chunk as Buffer).length;
+    onBytes(n);
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * Run a convert job (see the file comment for the order of work). Resolves with one artifact per
+ * output file (extents first, the disk or descriptor last), the ConvertPayload, the virtual bytes
+ * converted and the seconds per stage. Throws WorkerError (codes in docs/convert.md), or the
+ * abort reason on cancel or timeout; temporary outputs are gone by the time it throws.
+ */
+export async function convertOperation(ctx: ConvertContext): Promise<OperationOutput> {
+  const params = ctx.spec.params;
+  const run: Run = (r) => runChecked(ctx, r);
+  const stages: Record<string, number> = { preflight: 0, copy: 0, flush: 0, verify: 0, hash: 0, publish: 0 };
+  let mark = Date.now();
+  const lap = (stage: string) => {
+    const now = Date.now();
+    stages[stage] = (stages[stage] ?? 0) + (now - mark) / 1000;
+    mark = now;
+  };
+  const checkAbort = () => {
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+  };
+
+  ctx.progress({ stage: 'preflight', percent: 0, message: `checking ${params.disks.length} disk(s) and their destinations` });
+  const target = targetSettings(params);
+  const sources: ResolvedSource[] = [];
+  // qemu-img measure runs beside the probe (both only read); its result is used only once the
+  // probe has passed, so a broken source is reported by the probe's more precise error.
+  const measures: (Promise<number | null> | null)[] = [];
+  let befores: FileStamp[][];
+  let outputs: OutputPlan[];
+  try {
+    for (const [i, disk] of params.disks.entries()) {
+      if (disk.member !== undefined) await mkdir(ctx.scratchDir, { recursive: true, mode: 0o700 });
+      sources.push(
+        await resolveSource(
+          run,
+          disk,
+          i,
+          ctx.signal,
+          (spec, format) => {
+            const m = measureSource(run, spec, format, target, params.tuning.sparse);
+            m.catch(() => undefined);
+            measures[i] = m;
+          },
+          ctx.scratchDir,
+        ),
+      );
+      checkAbort();
+    }
+    befores = await Promise.all(sources.map((s) => stampFiles(s.files)));
+    outputs = await preflight(run, ctx.jobId, params, target, sources, measures);
+  } catch (err) {
+    // No tool outlives the job: let a measure still running finish first.
+    await Promise.allSettled(measures.filter((m) => m !== null));
+    throw err;
+  }
+  checkAbort();
+  for (const [i, s] of sources.entries()) {
+    const o = outputs[i]!;
+    ctx.log(
+      'info',
+      `disk ${i + 1}: ${s.given}${s.member ? ` member ${s.member}` : ''} (${s.format}${s.subformat ? ` ${s.subformat}` : ''}, virtual ${formatBytes(s.virtualSize)}, ` +
+        `${s.backingChain.length ? `backing chain of ${s.backingChain.length} flattened, ` : ''}${befores[i]!.map((b) => `${b.path} ${b.size_bytes} bytes mtime ${b.mtime_ns}`).join('; ')}) ` +
+        `→ ${o.final} (${target.format}${target.subformat ? ` ${target.subformat}` : ''}); needs about ${formatBytes(o.required)}, ${formatBytes(o.free)} free`,
+    );
+  }
+  lap('preflight');
+
+  const plan = makePlan(
+    sources.map((s) => s.virtualSize),
+    { verify: params.verify !== 'none', hash: params.sha256 },
+  );
+  const allocatedTotal = sources.reduce((a, s) => a + s.allocated, 0);
+  let last = '';
+  const report = (disk: number, stage: PlanStage, fraction: number, extra: { bytes?: { done: number; total: number }; message?: string } = {}) => {
+    // The same point twice (qemu-img prints 0.00 and 100.00 twice) would only read as 0 B/s.
+    const key = `${disk}:${stage}:${fraction}:${extra.bytes?.done ?? ''}`;
+    if (key === last) return;
+    last = key;
+    const bytes = extra.bytes ?? (stage === 'hash' ? null : planBytes(plan, disk, fraction));
+    ctx.progress({
+      stage,
+      percent: planPercent(plan, disk, stage, fraction),
+      bytes_done: bytes?.done ?? null,
+      bytes_total: bytes?.total ?? null,
+      allocated_bytes: allocatedTotal,
+      message: extra.message ?? `disk ${disk + 1} of ${sources.length}: ${basename(sources[disk]!.given)}${sources[disk]!.member ? `:${sources[disk]!.member}` : ''}`,
+    });
+  };
+
+  const works: DiskWork[] = [];
+  const owned: string[] = [];
+  let published = false;
+  try {
+    for (const [i, src] of sources.entries()) {
+      const out = outputs[i]!;
+      const work = await convertOne(ctx, run, params, target, plan, src, out, befores[i]!, report, lap);
+      works.push(work);
+    }
+
+    // The audit trail: the sources are as they were before the copy.
+    const afters = await Promise.all(sources.map((s) => stampFiles(s.files)));
+    for (const [i, w] of works.entries()) {
+      const untouched = sameStamps(w.before, afters[i]!);
+      ctx.log(untouched ? 'info' : 'error', `disk ${i + 1}: source ${untouched ? 'untouched' : 'CHANGED'} (size and mtime before and after: ${afters[i]!.map((a) => `${a.path} ${a.size_bytes} bytes mtime ${a.mtime_ns}`).join('; ')})`);
+      if (!untouched) throw new WorkerError('source_changed', { detail: `${w.src.given}: size or modification time changed during the job` });
+    }
+
+    // A verification mismatch: that output is kept under its final name for analysis (as the
+    // catalogue's hint says), the others are removed, the job fails.
+    const bad = works.find((w) => w.verification.ok === false);
+    if (bad) {
+      await publishDisk(bad, params.overwrite, () => undefined);
+      await fsyncPath(bad.out.dir);
+      ctx.settled(bad.out.partial);
+      throw new WorkerError('verification_failed', { detail: `${bad.out.final}: ${bad.verification.detail ?? 'mismatch'}` });
+    }
+
+    for (const w of works) {
+      await publishDisk(w, params.overwrite, (p) => {
+        ctx.partial(p, 'file');
+        owned.push(p);
+      });
+    }
+    for (const d of new Set(works.map((w) => w.out.dir))) await fsyncPath(d);
+    for (const p of owned) ctx.settled(p);
+    for (const w of works) ctx.settled(w.out.partial);
+    published = true;
+    lap('publish');
+  } finally {
+    if (!published) {
+      // Temporary outputs go now; published-but-partial finals are the runner's (declared).
+      for (const o of outputs) {
+        await rm(o.partial, { recursive: true, force: true }).catch(() => undefined);
+      }
+      for (const o of outputs) ctx.settled(o.partial);
+    }
+  }
+
+  // Artifacts, from the final files.
+  const artifacts: Artifact[] = [];
+  const disks: ConvertedDisk[] = [];
+  for (const w of works) {
+    for (const f of w.files) {
+      const finalPath = f.final;
+      const st = await stat(finalPath);
+      const isDisk = f.role !== 'extent';
+      artifacts.push({
+        path: finalPath,
+        role: f.role,
+        format: target.format,
+        size_bytes: st.size,
+        allocated_bytes: st.blocks * 512,
+        virtual_size: isDisk ? w.outputVirtualSize : null,
+        sha256: w.sha256.get(f.path) ?? null,
+        ...(isDisk
+          ? {
+              verification: {
+                method: w.verification.method,
+                ok: w.verification.ok,
+                detail: w.verification.detail,
+                guest_sha256: w.verification.output_guest_sha256,
+              },
+            }
+          : {}),
+      });
+    }
+    disks.push({
+      source: w.src.given,
+      member: w.src.member,
+      source_format: w.src.format,
+      source_subformat: w.src.subformat,
+      source_files: w.src.files,
+      backing_chain: w.src.backingChain,
+      virtual_size: w.src.virtualSize,
+      source_allocated_bytes: w.src.allocated,
+      output: w.out.final,
+      output_format: target.format,
+      output_subformat: target.subformat,
+      output_virtual_size: w.outputVirtualSize,
+      files: w.files.map((f) => f.final),
+      command: w.command,
+      preflight: { required_bytes: w.out.required, free_bytes: w.out.free },
+      source_before: w.before,
+      source_after: await stampFiles(w.src.files),
+      source_untouched: true,
+      copy_s: w.copyS,
+      flush_s: w.flushS,
+      verification: w.verification,
+    });
+  }
+  const payload: ConvertPayload = { format: target.format, verify: params.verify, disks, virtual_bytes: plan.virtualTotal };
+  ctx.progress({ stage: 'done', percent: 100, bytes_done: plan.virtualTotal, bytes_total: plan.virtualTotal, allocated_bytes: allocatedTotal, message: `${works.length} disk(s) converted` });
+  return { artifacts, payload, bytes_processed: plan.virtualTotal, stages };
+}
+
+/** Move one disk's files into place: extents first, the descriptor (or the disk) last. */
+async function publishDisk(w: DiskWork, overwrite: boolean, onOwned: (path: string) => void): Promise<void> {
+  for (const f of w.files) await publishFile(f.path, f.final, overwrite, onOwned);
+  if (w.out.tempDir) await removeEmptyDir(w.out.tempDir);
+}
+
+/** Copy, flush, verify and hash one disk, under its temporary name. */
+async function convertOne(
+  ctx: ConvertContext,
+  run: Run,
+  params: ConvertSpec['params'],
+  target: TargetSettings,
+  plan: ProgressPlan,
+  src: ResolvedSource,
+  out: OutputPlan,
+  before: FileStamp[],
+  report: (disk: number, stage: PlanStage, fraction: number, extra?: { bytes?: { done: number; total: number }; message?: string }) => void,
+  lap: (stage: string) => void,
+): Promise<DiskWork> {
+  const i = src.index;
+  const copyStarted = Date.now();
+  report(i, 'copy', 0);
+
+  // Declared before it exists: a failure, a cancel or a crash removes it.
+  ctx.partial(out.partial, out.partialKind);
+  if (out.tempDir) await mkdir(out.tempDir, { mode: 0o755 });
+  if (out.createFirst) {
+    const r = await run({ command: 'qemu-img', args: buildCreateArgs(out.target, target, out.virtualSize) });
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    if (r.exitCode !== 0) throw new WorkerError(classifyConvertError(r.stderr), { detail: `qemu-img create ${out.target}: ${firstLines(r.stderr)}` });
+  }
+  // One-file sources are read with io_uring when the host allows it (aio.ts, docs/convert.md).
+  const oneFile = src.member === null && src.spec === src.given && src.files.length === 1 && src.backingChain.length === 0;
+  const args = buildConvertArgs({
+    source: oneFile && (await ioUringUsable()) ? ioUringSource(src.spec) : src.spec,
+    sourceFormat: src.format,
+    target: out.target,
+    target_settings: target,
+    targetExists: out.createFirst,
+    targetIsZero: out.createFirst,
+    rateLimitBps: params.rate_limit_bps,
+    tuning: params.tuning,
+    progress: true,
+  });
+  const stream = progressStream();
+  const r = await run({
+    command: 'qemu-img',
+    args,
+    onStdout: (chunk) => {
+      const ps = stream.push(chunk);
+      if (ps.length) report(i, 'copy', ps[ps.length - 1]! / 100);
+    },
+  });
+  if (ctx.signal.aborted) throw ctx.signal.reason;
+  ctx.log('debug', `disk ${i + 1}: qemu-img convert ran ${(r.durationMs / 1000).toFixed(3)} s, exit ${r.signal ?? r.exitCode}`, 'qemu-img');
+  if (r.exitCode !== 0) {
+    const code = classifyConvertError(r.stderr);
+    const free = code === 'no_space' ? await freeBytes(out.dir).catch(() => null) : null;
+    throw new WorkerError(code, {
+      detail: `qemu-img convert ${src.given} → ${out.final}: ${firstLines(r.stderr) || `exit ${r.signal ?? r.exitCode}`}${free !== null ? ` (${formatBytes(free)} free in ${out.dir} now; pre-flight estimated ${formatBytes(out.required)} needed with ${formatBytes(out.free)} free)` : ''}`,
+    });
+  }
+  report(i, 'copy', 1);
+  const copyS = (Date.now() - copyStarted) / 1000;
+  lap('copy');
+
+  const flushStarted = Date.now();
+  const files = (await outputFiles(out.target, out.tempDir !== null)).map((f) => ({ ...f, final: out.tempDir ? join(out.dir, basename(f.path)) : out.final }));
+  await flushFiles(files.map((f) => f.path));
+  const flushS = (Date.now() - flushStarted) / 1000;
+  lap('flush');
+
+  let verification: ConvertVerification = { method: 'none', ok: null, detail: null, source_guest_sha256: null, output_guest_sha256: null, seconds: 0 };
+  if (params.verify !== 'none') {
+    report(i, 'verify', 0);
+    verification = await verifyOutput(ctx, {
+      method: params.verify,
+      source: src.spec,
+      sourceFormat: src.format,
+      sourceVirtualSize: src.virtualSize,
+      output: out.target,
+      outputFormat: target.format,
+      onFraction: (f) => report(i, 'verify', f),
+    });
+    ctx.log(verification.ok ? 'info' : 'error', `disk ${i + 1}: verification by ${verification.method}: ${verification.ok ? 'identical' : 'MISMATCH'} (${verification.detail})`);
+    lap('verify');
+  }
+
+  const sha256 = new Map<string, string>();
+  if (params.sha256) {
+    const sizes = await Promise.all(files.map((f) => stat(f.path).then((s) => s.size)));
+    const total = sizes.reduce((a, b) => a + b, 0);
+    let before = 0;
+    for (const [k, f] of files.entries()) {
+      const digest = await sha256File(f.path, ctx.signal, (n) => report(i, 'hash', (before + n) / Math.max(1, total), { bytes: { done: before + n, total } }));
+      sha256.set(f.path, digest);
+      before += sizes[k]!;
+    }
+    lap('hash');
+  }
+  return { src, out, before, command: ['qemu-img', ...args], files, outputVirtualSize: out.virtualSize, copyS, flushS, verification, sha256 };
+}

@@ -1,0 +1,245 @@
+/**
+ * Pre-flight of a convert job, before any output exists: the settings qemu-img would refuse,
+ * the destination folders, existing outputs (no overwrite unless asked), outputs that would
+ * land on an input (the image, one of its extents, a file of its backing chain), and free space
+ * against `qemu-img measure`.
+ */
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access, lstat, readdir, realpath, stat, statfs } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { ConvertParams, ImageFormat } from '../../../../shared/protocol';
+import { WorkerError } from '../../../../shared/errors';
+import { formatBytes } from '../../../../shared/format';
+import { firstLines, QemuMeasure, type Run } from '../../../tools/qemu-img';
+import {
+  buildMeasureArgs,
+  classifyConvertError,
+  extentNamePattern,
+  measurePlan,
+  predictedExtentNames,
+  roundUpToMiB,
+  settingProblems,
+  type TargetSettings,
+} from '../../../tools/qemu-img-convert';
+import type { ResolvedSource } from './source';
+
+/** Where one disk's output goes, and how it gets there. */
+export interface OutputPlan {
+  index: number;
+  /** Final path of the disk (the descriptor for a multi-file vmdk), absolute. */
+  final: string;
+  /** Destination folder, symlinks resolved. */
+  dir: string;
+  name: string;
+  /**
+   * vmdk outputs are written into a temporary folder under their final name, because qemu-img
+   * names the extents after it and writes that name into the descriptor (embedded one included).
+   */
+  tempDir: string | null;
+  /** What qemu-img writes: the temporary file, or the final name inside the temporary folder. */
+  target: string;
+  /** The path declared partial before anything is created (temporary file or folder). */
+  partial: string;
+  partialKind: 'file' | 'dir';
+  /** Virtual size of the output: the source's, or rounded up to a whole MiB for Azure vpc. */
+  virtualSize: number;
+  /** The target is created by `qemu-img create` first, then filled with `convert -n`. */
+  createFirst: boolean;
+  /** Estimated bytes the output needs, and the bytes free in its folder before the copy. */
+  required: number;
+  free: number;
+}
+
+/** The temporary name of an output: `.NAME.h2k-partial-JOBID`, shortened to fit NAME_MAX. */
+export function temporaryName(name: string, jobId: string): string {
+  const full = `.${name}.h2k-partial-${jobId}`;
+  if (Buffer.byteLength(full) <= 255) return full;
+  return `.h2k-partial-${jobId}-${createHash('sha256').update(name).digest('hex').slice(0, 12)}`;
+}
+
+interface Identity {
+  path: string;
+  dev: bigint;
+  ino: bigint;
+}
+
+async function identities(files: readonly string[]): Promise<Identity[]> {
+  const out: Identity[] = [];
+  for (const f of files) {
+    try {
+      const st = await stat(f, { bigint: true });
+      out.push({ path: await realpath(f), dev: st.dev, ino: st.ino });
+    } catch {
+      out.push({ path: f, dev: -1n, ino: -1n });
+    }
+  }
+  return out;
+}
+
+/** The identity a path has or would have: its real path (folder resolved), and inode if it exists. */
+async function wouldBe(path: string): Promise<Identity> {
+  try {
+    const st = await stat(path, { bigint: true });
+    return { path: await realpath(path), dev: st.dev, ino: st.ino };
+  } catch {
+    let dir = dirname(path);
+    try {
+      dir = await realpath(dir);
+    } catch {
+      /* checked elsewhere */
+    }
+    return { path: join(dir, basename(path)), dev: -2n, ino: -2n };
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when an executable of that name is on PATH. */
+export async function onPath(name: string, path = process.env.PATH ?? ''): Promise<boolean> {
+  for (const dir of path.split(':').filter(Boolean)) {
+    try {
+      await access(join(dir, name), constants.X_OK);
+      return true;
+    } catch {
+      /* next */
+    }
+  }
+  return false;
+}
+
+/** Free bytes for an unprivileged writer in the folder (statfs bavail × bsize). */
+export async function freeBytes(dir: string): Promise<number> {
+  const s = await statfs(dir);
+  return s.bavail * s.bsize;
+}
+
+/**
+ * qemu-img measure of one source for the target, per measurePlan: the bytes the output needs,
+ * or null for "the virtual size" (a raw measure answers exactly that, block/raw-format.c
+ * raw_measure, so no process is spent on it). `spec` is what qemu-img opens (a path or json:
+ * spec). Throws the classified error.
+ */
+export async function measureSource(run: Run, spec: string, format: ImageFormat, t: TargetSettings, sparse: boolean): Promise<number | null> {
+  const plan = measurePlan(t, sparse);
+  if (plan.out === 'raw') return null;
+  const args = buildMeasureArgs(spec, format, plan.out, plan.options);
+  const r = await run({ command: 'qemu-img', args, timeoutMs: 300_000 });
+  if (r.exitCode !== 0) throw new WorkerError(classifyConvertError(r.stderr), { detail: `qemu-img measure ${spec}: ${firstLines(r.stderr) || `exit ${r.exitCode}`}` });
+  const m = QemuMeasure.parse(JSON.parse(r.stdout));
+  return plan.use === 'required' ? m.required : m['fully-allocated'];
+}
+
+/**
+ * Check everything that can be checked before writing, and plan each output. Throws WorkerError:
+ * validation_failed (settings qemu-img refuses, two disks with one output), dest_not_writable,
+ * output_exists, output_is_input, no_space (with both numbers), and what measure throws.
+ */
+export async function preflight(
+  run: Run,
+  jobId: string,
+  params: ConvertParams,
+  target: TargetSettings,
+  sources: readonly ResolvedSource[],
+  /** Measures already started (measureSource) per source, or null to measure here. */
+  started: readonly (Promise<number | null> | null)[] = [],
+): Promise<OutputPlan[]> {
+  const problems = settingProblems(params);
+  if (problems.length) throw new WorkerError('validation_failed', { fields: problems });
+  if (params.verify === 'checksum' && !(await onPath('qemu-nbd'))) {
+    throw new WorkerError('tool_missing', { detail: 'checksum verification reads the images through qemu-nbd, which is not on PATH (Debian package qemu-utils)' });
+  }
+
+  const inputs = await identities(sources.flatMap((s) => s.files));
+  const plans: OutputPlan[] = [];
+  const claimed = new Map<string, number>();
+
+  for (const src of sources) {
+    const disk = params.disks[src.index]!;
+    const name = basename(disk.output);
+    let dir: string;
+    try {
+      dir = await realpath(dirname(disk.output));
+      if (!(await stat(dir)).isDirectory()) throw new Error('not a folder');
+      await access(dir, constants.W_OK | constants.X_OK);
+    } catch (err) {
+      throw new WorkerError('dest_not_writable', { detail: `${dirname(disk.output)}: ${(err as Error).message}` });
+    }
+    const final = join(dir, name);
+    const multiFile = target.format === 'vmdk';
+    const virtualSize = target.format === 'vpc' && params.azure_round ? roundUpToMiB(src.virtualSize) : src.virtualSize;
+    const extents = multiFile && target.subformat ? predictedExtentNames(name, target.subformat, virtualSize).map((n) => join(dir, n)) : [];
+
+    // Outputs must differ from each other.
+    for (const p of [final, ...extents]) {
+      const other = claimed.get(p);
+      if (other !== undefined) {
+        throw new WorkerError('validation_failed', { fields: [{ path: `params.disks.${src.index}.output`, message: `${p} is also written by disk ${other + 1}` }] });
+      }
+      claimed.set(p, src.index);
+    }
+
+    // Never onto an input: the image, its extents, its backing chain (by path and by inode).
+    for (const p of [final, ...extents]) {
+      const id = await wouldBe(p);
+      const hit = inputs.find((i) => i.path === id.path || (i.dev === id.dev && i.ino === id.ino));
+      if (hit) throw new WorkerError('output_is_input', { detail: `${p} is ${hit.path === src.spec ? 'the source' : `${hit.path}, which the source reads`}` });
+    }
+
+    // No overwrite unless asked; a folder is never overwritten.
+    const st = await lstat(final).catch(() => null);
+    if (st?.isDirectory()) throw new WorkerError('output_exists', { detail: `${final} is a folder`, hint: 'Give the output file name, not a folder.' });
+    if (!params.overwrite) {
+      if (st) throw new WorkerError('output_exists', { detail: final });
+      if (multiFile) {
+        const pattern = extentNamePattern(name);
+        const clash = (await readdir(dir)).filter((n) => pattern.test(n));
+        if (clash.length) throw new WorkerError('output_exists', { detail: `extent file(s) of ${name} already exist: ${clash.map((n) => join(dir, n)).join(', ')}` });
+      }
+    }
+
+    const tmp = join(dir, temporaryName(name, jobId));
+    if (await exists(tmp)) throw new WorkerError('output_exists', { detail: `${tmp} (a leftover temporary file of this job id)`, hint: 'Remove it, or submit the job again without an id.' });
+    plans.push({
+      index: src.index,
+      final,
+      dir,
+      name,
+      tempDir: multiFile ? tmp : null,
+      target: multiFile ? join(tmp, name) : tmp,
+      partial: tmp,
+      partialKind: multiFile ? 'dir' : 'file',
+      virtualSize,
+      createFirst: target.format === 'vpc' && params.azure_round,
+      required: 0,
+      free: 0,
+    });
+  }
+
+  // Free space per destination filesystem, against the sum of what its outputs need.
+  const measured = await Promise.all(sources.map((s, i) => started[i] ?? measureSource(run, s.spec, s.format, target, params.tuning.sparse)));
+  const byFs = new Map<bigint, { dir: string; need: number; free: number }>();
+  for (const [i, plan] of plans.entries()) {
+    plan.required = measured[i] ?? sources[i]!.virtualSize;
+    const dev = (await stat(plan.dir, { bigint: true })).dev;
+    const fs = byFs.get(dev) ?? { dir: plan.dir, need: 0, free: await freeBytes(plan.dir) };
+    fs.need += plan.required;
+    plan.free = fs.free;
+    byFs.set(dev, fs);
+  }
+  for (const fs of byFs.values()) {
+    if (fs.need > fs.free) {
+      throw new WorkerError('no_space', {
+        detail: `the output needs about ${formatBytes(fs.need)} (${fs.need} bytes, from qemu-img measure) in ${fs.dir}, which has ${formatBytes(fs.free)} (${fs.free} bytes) free`,
+      });
+    }
+  }
+  return plans;
+}

@@ -1,0 +1,179 @@
+/**
+ * The sources of a convert job: each disk's image probed (format from its magic, extents and
+ * backing chain checked, truncation and corruption found) before anything is written, the list
+ * of every file the copy will read, and their size and modification time for the audit trail.
+ */
+import { open, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { FileStamp, ImageFacts, ImageFormat } from '../../../../shared/protocol';
+import { firstLines, qemuImgCheck, type CheckOutcome } from '../../../tools/qemu-img';
+import type { ConvertParams } from '../../../../shared/protocol';
+import { WorkerError } from '../../../../shared/errors';
+import { descriptorExtents, determineFormat, probeImage } from '../../image/facts';
+import { sniffFile } from '../../image/magic';
+import type { Run } from '../../../tools/qemu-img';
+import { openMemberSource } from './ova-member';
+
+/** A disk to convert, as qemu-img will read it. */
+export interface ResolvedSource {
+  /** The disk as the spec gave it (index in params.disks). */
+  index: number;
+  /** The source path as given (an image, or the package holding it). */
+  given: string;
+  member: string | null;
+  /** What qemu-img opens: a path, or a `json:{...}` spec reading a package member in place. */
+  spec: string;
+  format: ImageFormat;
+  subformat: string | null;
+  virtualSize: number;
+  /** Host bytes allocated to the source files (the image, its extents, its backing chain). */
+  allocated: number;
+  /** Backing files flattened into the output, nearest first. */
+  backingChain: string[];
+  /** Every file the copy reads (absolute, de-duplicated): outputs must be none of these. */
+  files: string[];
+  facts: ImageFacts | null;
+}
+
+/** Size and mtime (ns) of each file, for the before/after record. Throws source_missing. */
+export async function stampFiles(files: readonly string[]): Promise<FileStamp[]> {
+  const out: FileStamp[] = [];
+  for (const path of files) {
+    try {
+      const st = await stat(path, { bigint: true });
+      out.push({ path, size_bytes: Number(st.size), mtime_ns: st.mtimeNs.toString() });
+    } catch {
+      throw new WorkerError('source_missing', { detail: `${path} disappeared during the job` });
+    }
+  }
+  return out;
+}
+
+/**
+ * Truncation that qemu-img 7.2 does not report, found from the file's own layout; qemu would
+ * read the missing part as zeroes and convert "successfully":
+ * - vdi: `qemu-img check` does not compare block offsets with the file size. The header
+ *   (VirtualBox VDIHeader v1.1: offset_data u32 at 0x158, block_size u32 at 0x178,
+ *   blocks_allocated u32 at 0x184) says where the last allocated block ends.
+ * - flat vmdk extents (FLAT, VMFS): the descriptor gives each extent's size in sectors.
+ * Throws `image_truncated` naming the file and both sizes.
+ */
+export async function checkLayoutTruncation(path: string, format: ImageFormat, extents: readonly { path: string; kind: string; size_bytes: number | null }[]): Promise<void> {
+  if (format === 'vdi') {
+    const fh = await open(path, 'r');
+    try {
+      const h = Buffer.alloc(0x188);
+      const { bytesRead } = await fh.read(h, 0, h.length, 0);
+      const size = (await fh.stat()).size;
+      if (bytesRead === h.length && h.readUInt32LE(0x40) === 0xbeda107f) {
+        const end = h.readUInt32LE(0x158) + h.readUInt32LE(0x184) * h.readUInt32LE(0x178);
+        if (end > size) throw new WorkerError('image_truncated', { detail: `${path}: ${size} bytes, but its header places allocated blocks up to byte ${end}` });
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+  for (const e of extents) {
+    if (!/^(FLAT|VMFS)$/i.test(e.kind) || e.size_bytes === null) continue;
+    const size = (await stat(e.path)).size;
+    if (size < e.size_bytes) throw new WorkerError('image_truncated', { detail: `${e.path}: ${size} bytes, but the descriptor of ${path} says the extent holds ${e.size_bytes}` });
+  }
+}
+
+/**
+ * What `qemu-img check` found, read as probeImage reads it (exit codes per qemu-img(1): 0 clean,
+ * 1 check not completed, 2 corruptions, 3 leaks only, 63 not supported), with one rule more for
+ * a copy: an image with corruptions is refused, since what qemu-img would read from it cannot
+ * be trusted. Leaks (unused clusters) are harmless to a copy. Throws `image_truncated` (data
+ * "points after EOF" / "exceeding the end of the file") and `image_corrupt`.
+ */
+export function integrityOf(path: string, check: CheckOutcome): ImageFacts['integrity'] {
+  if (!check.supported) return { checked: false, ok: null, corruptions: 0, leaks: 0, check_errors: 0, detail: null };
+  const text = (check.detail ?? '').toLowerCase();
+  if (/points after eof|exceeding the end of the file|beyond the end/.test(text)) {
+    throw new WorkerError('image_truncated', { detail: `${path}: ${firstLines(check.detail ?? '', 4)}` });
+  }
+  const integrity = {
+    checked: true,
+    ok: check.exitCode === 0 || check.exitCode === 3,
+    corruptions: check.result?.corruptions ?? 0,
+    leaks: check.result?.leaks ?? 0,
+    check_errors: check.result?.['check-errors'] ?? (check.exitCode === 1 ? 1 : 0),
+    detail: check.detail,
+  };
+  if (integrity.corruptions > 0 || check.exitCode === 2) {
+    throw new WorkerError('image_corrupt', { detail: `${path}: qemu-img check found ${integrity.corruptions} corruption(s)${check.detail ? `: ${firstLines(check.detail, 6)}` : ''}` });
+  }
+  return integrity;
+}
+
+/** True when two stamp lists describe the same files with the same size and mtime. */
+export function sameStamps(a: readonly FileStamp[], b: readonly FileStamp[]): boolean {
+  return a.length === b.length && a.every((x, i) => b[i]?.path === x.path && b[i]?.size_bytes === x.size_bytes && b[i]?.mtime_ns === x.mtime_ns);
+}
+
+/**
+ * Probe one disk of the spec. Throws WorkerError for an unusable source, before any output
+ * exists: source_missing, source_unreadable, not_an_image, image_encrypted, extent_missing,
+ * backing_missing, backing_refused, image_truncated, image_corrupt, tool_missing; for a package
+ * member, what the package reader throws (see ova-member.ts).
+ */
+export async function resolveSource(
+  run: Run,
+  disk: ConvertParams['disks'][number],
+  index: number,
+  signal: AbortSignal,
+  /** Called once the format is known (from the magic), so work can start beside the probe. */
+  onFormat?: (spec: string, format: ImageFormat) => void,
+  /** Where a gzip-compressed package disk may be unpacked (the job's scratch folder). */
+  workDir?: string,
+): Promise<ResolvedSource> {
+  if (disk.member !== undefined) {
+    return openMemberSource(run, disk, index, signal, (path) => resolveSource(run, { source: path, output: disk.output }, index, signal, onFormat), workDir);
+  }
+  const format = (await determineFormat(disk.source)).format;
+  onFormat?.(disk.source, format);
+  // `qemu-img check` beside the probe's `info` (both only read): the probe's error, when it has
+  // one, is the more precise, so it wins; then the check is read as probeImage reads it.
+  // raw and vpc have no check in qemu-img (block/raw-format.c and block/vpc.c define none).
+  const noCheck: CheckOutcome = { supported: false, result: null, exitCode: 63, detail: null };
+  const [probed, checked] = await Promise.allSettled([
+    probeImage(run, disk.source, { check: false, measure: false }),
+    format === 'raw' || format === 'vpc' ? Promise.resolve(noCheck) : qemuImgCheck(run, disk.source, format),
+  ]);
+  if (probed.status === 'rejected') throw probed.reason;
+  if (checked.status === 'rejected') throw checked.reason;
+  const facts = { ...probed.value, integrity: integrityOf(disk.source, checked.value) };
+  await checkLayoutTruncation(disk.source, facts.format, facts.extents);
+  const files = new Set<string>([resolve(disk.source)]);
+  for (const e of facts.extents) files.add(resolve(e.path));
+  let allocated = facts.actual_size;
+  for (const link of facts.backing_chain) {
+    files.add(resolve(link.path));
+    allocated += link.actual_size ?? 0;
+    if (link.format === 'vmdk' && (await sniffFile(link.path).then((s) => s.kind === 'image' && s.descriptor))) {
+      // A vmdk snapshot's parent may be a text descriptor with extents of its own.
+      const d = await descriptorExtents(link.path).catch(() => null);
+      for (const e of d?.extents ?? []) {
+        if (!e.exists) throw new WorkerError('extent_missing', { detail: `${link.path} needs ${e.path} (named "${e.named_as}")` });
+        files.add(resolve(e.path));
+      }
+      await checkLayoutTruncation(link.path, 'vmdk', d?.extents ?? []);
+    } else if (link.format === 'vdi') {
+      await checkLayoutTruncation(link.path, 'vdi', []);
+    }
+  }
+  return {
+    index,
+    given: disk.source,
+    member: null,
+    spec: disk.source,
+    format: facts.format,
+    subformat: facts.subformat,
+    virtualSize: facts.virtual_size,
+    allocated,
+    backingChain: facts.backing_chain.map((l) => l.path),
+    files: [...files],
+    facts,
+  };
+}

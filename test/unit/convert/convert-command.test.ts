@@ -1,0 +1,128 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { JobSpec, type JobDetail } from '../../../shared/protocol';
+import { WorkerError } from '../../../shared/errors';
+import { buildConvertSpec, derivedOutputName, parseSize, renderConvertSummary, type ConvertCliOptions } from '../../../electron/cli/convert-command';
+
+const cwd = mkdtempSync(join(tmpdir(), 'h2k-cli-unit-'));
+mkdirSync(join(cwd, 'out'));
+afterAll(() => rmSync(cwd, { recursive: true, force: true }));
+
+const base: ConvertCliOptions = { format: 'qcow2', verify: 'none', outOfOrder: true, sparse: true };
+
+describe('convert command line → spec', () => {
+  it('resolves paths, so "-x.vmdk" reaches the spec as an absolute path', () => {
+    const spec = buildConvertSpec(['-x y.vmdk', 'disk.qcow2'], base, cwd);
+    expect(spec.params.disks).toEqual([{ source: join(cwd, '-x y.vmdk'), output: join(cwd, 'disk.qcow2') }]);
+    expect(JobSpec.safeParse(spec).success).toBe(true);
+  });
+
+  it('names outputs in a folder <dst>/<source name>.<ext>, for a folder, a trailing slash or several sources', () => {
+    expect(buildConvertSpec(['a/web01.vmdk', 'out'], { ...base, format: 'vpc' }, cwd).params.disks[0]!.output).toBe(join(cwd, 'out', 'web01.vhd'));
+    expect(buildConvertSpec(['web01.vmdk', 'new/'], base, cwd).params.disks[0]!.output).toBe(join(cwd, 'new', 'web01.qcow2'));
+    const two = buildConvertSpec(['/vm/a.vmdk', '/vm/b.vmdk', '/dst'], { ...base, format: 'raw' }, cwd);
+    expect(two.params.disks.map((d) => d.output)).toEqual(['/dst/a.img', '/dst/b.img']);
+    expect(derivedOutputName('/x/disk', undefined, 'vdi')).toBe('disk.vdi');
+    expect(derivedOutputName('/x/vm.ova', 'vm-disk1.vmdk', 'qcow2')).toBe('vm-disk1.qcow2');
+  });
+
+  it('package members: one job, one disk per member', () => {
+    const spec = buildConvertSpec(['vm.ova', 'out'], { ...base, member: ['d1.vmdk', 'd2.vmdk'] }, cwd);
+    expect(spec.params.disks).toEqual([
+      { source: join(cwd, 'vm.ova'), member: 'd1.vmdk', output: join(cwd, 'out', 'd1.qcow2') },
+      { source: join(cwd, 'vm.ova'), member: 'd2.vmdk', output: join(cwd, 'out', 'd2.qcow2') },
+    ]);
+  });
+
+  it('maps options onto the spec', () => {
+    const spec = buildConvertSpec(['s.vmdk', 'o.qcow2'], { ...base, compression: 'zstd', clusterSize: 2 * 1024 * 1024, lazyRefcounts: true, verify: 'checksum', sha256: true, overwrite: true, rateLimit: 50 * 1024 * 1024, coroutines: 4, outOfOrder: false, cache: 'none', sparse: false, priority: 80, timeout: 3600, attempts: 2 }, cwd);
+    const parsed = JobSpec.parse(spec);
+    if (parsed.operation !== 'convert') throw new Error('not convert');
+    expect(parsed.params).toMatchObject({
+      format: 'qcow2',
+      qcow2: { compression: 'zstd', cluster_size: 2097152, lazy_refcounts: true, compat: '1.1' },
+      verify: 'checksum',
+      sha256: true,
+      overwrite: true,
+      rate_limit_bps: 52428800,
+      tuning: { out_of_order: false, coroutines: 4, cache: 'none', sparse: false },
+    });
+    expect(parsed).toMatchObject({ priority: 80, timeout_s: 3600, retry: { max_attempts: 2 } });
+    const vpc = JobSpec.parse(buildConvertSpec(['s.vmdk', 'o.vhd'], { ...base, format: 'vpc', azure: true }, cwd));
+    expect(vpc.operation === 'convert' && vpc.params).toMatchObject({ format: 'vpc', vpc_subformat: 'fixed', azure_round: true });
+    const vmdk = JobSpec.parse(buildConvertSpec(['s.qcow2', 'o.vmdk'], { ...base, format: 'vmdk', subformat: 'twoGbMaxExtentFlat' }, cwd));
+    expect(vmdk.operation === 'convert' && vmdk.params.vmdk_subformat).toBe('twoGbMaxExtentFlat');
+  });
+
+  it('refuses what makes no sense, naming the option', () => {
+    const fails = (paths: string[], o: Partial<ConvertCliOptions>) => {
+      try {
+        buildConvertSpec(paths, { ...base, ...o }, cwd);
+      } catch (e) {
+        expect(e).toBeInstanceOf(WorkerError);
+        return (e as WorkerError).info.fields?.[0]?.path;
+      }
+      return null;
+    };
+    expect(fails(['only.vmdk'], {})).toBe('paths');
+    expect(fails(['a.vmdk', 'b.raw'], { format: 'raw', compression: 'zstd' })).toBe('--compression');
+    expect(fails(['a.vmdk', 'b.vhdx'], { format: 'vhdx', azure: true })).toBe('--azure');
+    expect(fails(['a.vmdk', 'b.vdi'], { format: 'vdi', subformat: 'fixed' })).toBe('--subformat');
+    expect(fails(['a.ova', 'b.ova', 'out'], { member: ['x'] })).toBe('--member');
+  });
+
+  it('reads sizes in binary units', () => {
+    expect(parseSize('65536')).toBe(65536);
+    expect(parseSize('64k')).toBe(65536);
+    expect(parseSize('50M')).toBe(50 * 1024 * 1024);
+    expect(parseSize('1.5G')).toBe(1.5 * 1024 ** 3);
+    expect(parseSize('2MiB')).toBe(2 * 1024 * 1024);
+    expect(() => parseSize('fast')).toThrow();
+    expect(() => parseSize('0')).toThrow();
+  });
+});
+
+describe('summary', () => {
+  it('prints each disk, its verification and the files', () => {
+    const detail = {
+      summary: { id: 'j1', state: 'COMPLETED', error: null },
+      result: {
+        outcome: 'completed',
+        error: null,
+        metrics: { run_s: 12.2, throughput_bps: 300 * 1024 * 1024 },
+        artifacts: [{ path: '/o/web01.qcow2', role: 'disk', format: 'qcow2', size_bytes: 1024 ** 3, allocated_bytes: 1024 ** 3, virtual_size: 4 * 1024 ** 3, sha256: null }],
+        payload: {
+          format: 'qcow2',
+          verify: 'compare',
+          virtual_bytes: 4 * 1024 ** 3,
+          disks: [
+            {
+              source: '/v/web01.vmdk',
+              member: null,
+              source_format: 'vmdk',
+              source_subformat: 'monolithicSparse',
+              virtual_size: 4 * 1024 ** 3,
+              output: '/o/web01.qcow2',
+              output_format: 'qcow2',
+              output_subformat: null,
+              output_virtual_size: 4 * 1024 ** 3,
+              copy_s: 11,
+              flush_s: 0.2,
+              source_untouched: true,
+              verification: { method: 'compare', ok: true, detail: 'Images are identical.', source_guest_sha256: null, output_guest_sha256: null, seconds: 3 },
+            },
+          ],
+        },
+      },
+    } as unknown as JobDetail;
+    const text = renderConvertSummary(detail);
+    expect(text).toContain('Job j1  COMPLETED  in 12 s  (300 MiB/s of virtual disk)');
+    expect(text).toContain('/v/web01.vmdk  (vmdk monolithicSparse, 4.00 GiB)');
+    expect(text).toContain('→ /o/web01.qcow2  (qcow2)');
+    expect(text).toContain('source untouched (size and mtime unchanged)');
+    expect(text).toContain('verified by compare: identical — Images are identical.');
+    expect(text).toContain('disk       /o/web01.qcow2  1.00 GiB (1.00 GiB allocated)');
+  });
+});
