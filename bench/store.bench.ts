@@ -62,7 +62,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
         const id = `bench-${String(i).padStart(6, '0')}`;
         store.createJob({ id, operation: i % 3 ? 'convert' : 'inspect', priority: 50, title: `disk-${i}.vmdk → disk-${i}.qcow2`, labels: { site: i % 2 ? 'lab' : 'prod' }, submitted: {}, spec: null });
         // Legal paths only: the state machine checks every move, here as in production.
-        const path = PATHS[states[i % states.length]!];
+        const path = PATHS[states[i % states.length]!] ?? [];
         for (const to of path) store.transition(id, to, 'bench');
       }
     });

@@ -15,6 +15,7 @@ export const PUBLISHED_SCHEMAS = {
   WorkerEvent: P.WorkerEvent,
   WorkerCapabilities: P.WorkerCapabilities,
   InspectionReport: P.InspectionReport,
+  ConvertPayload: P.ConvertPayload,
   Finding: P.Finding,
   ErrorInfo: P.ErrorInfo,
   WorkerInfo,

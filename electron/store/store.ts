@@ -109,9 +109,8 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 export class JobStore {
   readonly db: Database.Database;
   readonly path: string;
-  private pending: { event: WorkerEvent; atMs: number }[] = [];
+  private pending: { event: NewEvent; atMs: number }[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
-  private nextSeq = new Map<string, number>();
   private readonly listeners = new Set<() => void>();
   private readonly wakers = new Set<() => void>();
   private readonly stmts;
@@ -282,8 +281,6 @@ export class JobStore {
     const seq = (this.stmts.maxSeq.get(id)?.s ?? 0) + 1;
     const event: WorkerEvent = { type: 'state', job_id: id, seq, at: iso(now), from, to, reason, attempt };
     this.stmts.insertEvent.run(id, seq, 'state', now, JSON.stringify(event));
-    this.nextSeq.set(id, seq + 1);
-    if (isTerminal(to)) this.nextSeq.delete(id);
     return { seq: tseq, from, to, at: iso(now), reason, attempt };
   }
 
@@ -448,24 +445,21 @@ export class JobStore {
   // ---------------------------------------------------------------- events
 
   /**
-   * Queue an event for writing; it gets the job's next sequence number now and is committed
-   * with others in one transaction within FLUSH_MS. Returns the numbered event.
+   * Queue an event for writing; it is committed with others in one transaction within
+   * FLUSH_MS (or at once when FLUSH_EVENTS are waiting, or before any transition). Its
+   * sequence number is given at commit time, from the store itself, so processes writing
+   * events of the same job (a door and a runner, a runner and its successor) never collide.
    */
-  appendEvent(event: NewEvent, atMs = Date.now()): WorkerEvent {
-    let seq = this.nextSeq.get(event.job_id);
-    if (seq === undefined) seq = (this.stmts.maxSeq.get(event.job_id)?.s ?? 0) + 1;
-    this.nextSeq.set(event.job_id, seq + 1);
-    const numbered = { ...event, seq, at: iso(atMs) } as WorkerEvent;
-    this.pending.push({ event: numbered, atMs });
+  appendEvent(event: NewEvent, atMs = Date.now()): void {
+    this.pending.push({ event, atMs });
     if (this.pending.length >= JobStore.FLUSH_EVENTS) this.flush();
     else if (!this.flushTimer) {
       this.flushTimer = setTimeout(() => this.flush(), JobStore.FLUSH_MS);
       this.flushTimer.unref();
     }
-    return numbered;
   }
 
-  /** Commit buffered events now. */
+  /** Commit buffered events now, numbering each job's events after its last stored one. */
   flush(): void {
     if (this.flushTimer) {
       clearTimeout(this.flushTimer);
@@ -475,8 +469,14 @@ export class JobStore {
     const batch = this.pending;
     this.pending = [];
     this.db.transaction(() => {
-      for (const { event: e, atMs } of batch) this.stmts.insertEvent.run(e.job_id, e.seq, e.type, atMs, JSON.stringify(e));
-    })();
+      const next = new Map<string, number>();
+      for (const { event, atMs } of batch) {
+        const seq = next.get(event.job_id) ?? (this.stmts.maxSeq.get(event.job_id)?.s ?? 0) + 1;
+        next.set(event.job_id, seq + 1);
+        const numbered = { ...event, seq, at: iso(atMs) };
+        this.stmts.insertEvent.run(event.job_id, seq, event.type, atMs, JSON.stringify(numbered));
+      }
+    }).immediate();
     this.notify();
   }
 

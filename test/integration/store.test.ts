@@ -145,4 +145,29 @@ describe('the store on a real SQLite file', () => {
     expect(store.partialsOf('j1')).toEqual([{ job_id: 'j1', path: '/out/.a.partial', kind: 'file' }]);
     expect(store.lastRunner()).toMatchObject({ id: runner, pid: 123, start_time: 456 });
   });
+
+  it('numbers events of one job written by two processes without collisions', () => {
+    newJob('j1');
+    // A second store on the same file stands for another process (a runner beside a door).
+    const other = JobStore.open(dir.path);
+    try {
+      store.appendEvent({ type: 'log', job_id: 'j1', level: 'info', message: 'from A 1' });
+      store.flush();
+      other.appendEvent({ type: 'log', job_id: 'j1', level: 'info', message: 'from B 1' });
+      other.appendEvent({ type: 'log', job_id: 'j1', level: 'info', message: 'from B 2' });
+      store.appendEvent({ type: 'log', job_id: 'j1', level: 'info', message: 'from A 2' });
+      other.flush();
+      store.flush();
+      other.transition('j1', 'VALIDATED', 'by B');
+      store.appendEvent({ type: 'log', job_id: 'j1', level: 'info', message: 'from A 3' });
+      store.flush();
+    } finally {
+      other.close();
+    }
+    const ev = store.eventsOf('j1');
+    expect(ev.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(ev.map((e) => (e.type === 'log' ? e.message : `${e.type}:${e.type === 'state' ? e.to : ''}`))).toEqual([
+      'state:CREATED', 'from A 1', 'from B 1', 'from B 2', 'from A 2', 'state:VALIDATED', 'from A 3',
+    ]);
+  });
 });

@@ -12,6 +12,7 @@ import type { BackingLink, Extent, ImageFacts, ImageFormat } from '../../../shar
 import { ImageFormat as ImageFormatSchema } from '../../../shared/protocol';
 import { WorkerError } from '../../../shared/errors';
 import { parseVmdkDescriptor, sniff, sniffFile, vhdxSubformat, type Sniffed } from './magic';
+import { checkLayoutTruncation } from './layout';
 import type { PackageDisk } from '../ova/package';
 import { displayOf, qemuSourceOf } from '../ova/source';
 import { firstLines, qemuImgCheck, qemuImgInfo, qemuImgMeasure, type QemuImageInfo, type Run } from '../../tools/qemu-img';
@@ -118,6 +119,12 @@ export async function walkBackingChain(run: Run, top: string, info: QemuImageInf
     if (declared.success && declared.data !== sniffed.format) {
       throw new WorkerError('image_corrupt', { detail: `${currentPath} says its backing file ${path} is ${declared.data}, but it is ${sniffed.format}` });
     }
+    if (sniffed.format === 'vmdk' && sniffed.descriptor) {
+      const d = await descriptorExtents(path);
+      const missing = d.extents.filter((e) => !e.exists);
+      if (missing.length) throw new WorkerError('extent_missing', { detail: `${path} (in the backing chain of ${top}) needs ${missing.map((e) => e.path).join(', ')}` });
+      await checkLayoutTruncation(path, 'vmdk', d.extents);
+    } else await checkLayoutTruncation(path, sniffed.format, []);
     const linkInfo = await qemuImgInfo(run, path, sniffed.format);
     const sizes = await allocated(path);
     chain.push({ path, named_as: named, format: sniffed.format, exists: true, virtual_size: linkInfo['virtual-size'], actual_size: sizes.allocated });
@@ -144,7 +151,7 @@ async function checkAndMeasure(
   label: string,
   format: ImageFormat,
   opts: ProbeOptions,
-  virtualSize: number,
+  virtualSize: Promise<number>,
 ): Promise<{ integrity: ImageFacts['integrity']; measure: ImageFacts['measure']; dirty: boolean; notes: string[] }> {
   const [check, measured] = await Promise.all([
     opts.check === false ? Promise.resolve(null) : FORMATS_WITHOUT_CHECK.has(format) ? Promise.resolve({ supported: false } as const) : qemuImgCheck(run, target, format),
@@ -172,7 +179,7 @@ async function checkAndMeasure(
   const measure: ImageFacts['measure'] = measured
     ? {
         qcow2: { required_bytes: measured.required, fully_allocated_bytes: measured['fully-allocated'] },
-        raw: { required_bytes: virtualSize, fully_allocated_bytes: virtualSize },
+        raw: { required_bytes: await virtualSize, fully_allocated_bytes: await virtualSize },
       }
     : null;
   return { integrity, measure, dirty, notes };
@@ -201,8 +208,27 @@ export async function probeImage(run: Run, path: string, opts: ProbeOptions = {}
     }
   }
 
-  const info = await qemuImgInfo(run, path, format);
+  // Truncation qemu-img would not report (flat extents shorter than the descriptor says, vdi).
+  await checkLayoutTruncation(path, format, extents);
+
+  // info (then the backing chain), check and measure only read: run them side by side. When
+  // info fails its error is the more precise, so it wins over check's.
+  const infoAndChain = (async () => {
+    const info = await qemuImgInfo(run, path, format);
+    const fsData = info['format-specific']?.data;
+    if (Boolean(info.encrypted) || Boolean(fsData?.encrypt)) throw new WorkerError('image_encrypted', { detail: path });
+    return { info, chain: await walkBackingChain(run, path, info) };
+  })();
+  const [ic, cmr] = await Promise.allSettled([
+    infoAndChain,
+    checkAndMeasure(run, path, path, format, opts, infoAndChain.then((x) => x.info['virtual-size'])),
+  ]);
+  if (ic.status === 'rejected') throw ic.reason;
+  if (cmr.status === 'rejected') throw cmr.reason;
+  const { info, chain: backing_chain } = ic.value;
+  const cm = cmr.value;
   const fsData = info['format-specific']?.data;
+  const encrypted = false; // an encrypted image was refused above
   if (format === 'vmdk') {
     subformat = fsData?.['create-type'] ?? subformat;
     if (extents.length === 0) {
@@ -211,11 +237,6 @@ export async function probeImage(run: Run, path: string, opts: ProbeOptions = {}
       extents = (fsData?.extents ?? []).map((e) => ({ path: resolve(e.filename), named_as: basename(e.filename), kind: e.format || 'SPARSE', size_bytes: e['virtual-size'] ?? null, exists: true }));
     }
   }
-  const encrypted = Boolean(info.encrypted) || Boolean(fsData?.encrypt);
-  if (encrypted) throw new WorkerError('image_encrypted', { detail: path });
-
-  // The chain, the check and the measures are independent reads: run them side by side.
-  const [backing_chain, cm] = await Promise.all([walkBackingChain(run, path, info), checkAndMeasure(run, path, path, format, opts, info['virtual-size'])]);
 
   // Allocated bytes: the file itself, plus any extent files beside it.
   const own = await allocated(path);
@@ -330,7 +351,7 @@ export async function probePackageDisk(run: Run, disk: PackageDisk, opts: ProbeO
     format === 'vmdk'
       ? (fsData?.extents ?? []).map((e) => ({ path: display, named_as: disk.file, kind: e.format || 'SPARSE', size_bytes: e['virtual-size'] ?? null, exists: true }))
       : [];
-  const cm = await checkAndMeasure(run, source.spec, display, format, opts, info['virtual-size']);
+  const cm = await checkAndMeasure(run, source.spec, display, format, opts, Promise.resolve(info['virtual-size']));
   sizeNote(info['virtual-size']);
   notes.push(`read in place from ${loc.size} bytes at offset ${loc.offset} of ${loc.tar_path}`);
   return {
