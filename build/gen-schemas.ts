@@ -13,11 +13,11 @@ for (const name of SCHEMA_NAMES) {
   const file = join(dir, `${name}.json`);
   expected.add(`${name}.json`);
   const text = JSON.stringify(jsonSchemaOf(name), null, 2) + '\n';
-  let current: string | null = null;
+  let current: string | null;
   try {
     current = readFileSync(file, 'utf8');
   } catch {
-    current = null;
+    current = null; // not written yet
   }
   if (current === text) continue;
   if (check) drift.push(file);
