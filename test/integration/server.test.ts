@@ -278,7 +278,7 @@ describe('settings', () => {
     const before = (await api('settings.get', {})).body.value as Record<string, unknown>;
     expect(before).toMatchObject({ data_dir: join(dir.path, 'data'), scratch_dir: join(dir.path, 'data', 'scratch'), concurrency: 1, default_format: 'qcow2', default_verify: 'none', runner_concurrency: 1, updated_at: null });
     const set = await api('settings.set', { concurrency: 3, default_verify: 'compare' });
-    expect(set.body.value).toMatchObject({ concurrency: 3, default_verify: 'compare', default_format: 'qcow2', runner_concurrency: 1 });
+    expect(set.body.value).toMatchObject({ concurrency: 3, default_verify: 'compare', default_format: 'qcow2', runner_concurrency: 3 }); // the running runner takes the new value at once
     expect((await api('settings.set', { concurrency: 0 })).body.error).toMatchObject({ code: 'bad_request', fields: [{ path: 'concurrency' }] });
     expect((await api('settings.set', { data_dir: '/tmp' })).status).toBe(400);
     // Another process opening the folder reads them from the store.

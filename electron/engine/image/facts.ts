@@ -219,10 +219,9 @@ export async function probeImage(run: Run, path: string, opts: ProbeOptions = {}
     if (Boolean(info.encrypted) || Boolean(fsData?.encrypt)) throw new WorkerError('image_encrypted', { detail: path });
     return { info, chain: await walkBackingChain(run, path, info) };
   })();
-  const [ic, cmr] = await Promise.allSettled([
-    infoAndChain,
-    checkAndMeasure(run, path, path, format, opts, infoAndChain.then((x) => x.info['virtual-size'])),
-  ]);
+  const virtualSize = infoAndChain.then((x) => x.info['virtual-size']);
+  virtualSize.catch(() => undefined); // its failure is infoAndChain's, reported below
+  const [ic, cmr] = await Promise.allSettled([infoAndChain, checkAndMeasure(run, path, path, format, opts, virtualSize)]);
   if (ic.status === 'rejected') throw ic.reason;
   if (cmr.status === 'rejected') throw cmr.reason;
   const { info, chain: backing_chain } = ic.value;
