@@ -24,6 +24,16 @@ export interface ProbeOptions {
   measure?: boolean;
 }
 
+/** The internal snapshots `qemu-img info` lists (qcow2), as ImageFacts has them. */
+function snapshotsOf(info: QemuImageInfo): ImageFacts['snapshots'] {
+  return (info.snapshots ?? []).map((s) => ({
+    id: s.id,
+    name: s.name,
+    date: s['date-sec'] ? new Date(s['date-sec'] * 1000).toISOString() : null,
+    vm_state_size: s['vm-state-size'],
+  }));
+}
+
 /** Backing references the worker refuses to follow: json: pseudo-protocol and network protocols. */
 export function isRefusedBacking(name: string): boolean {
   if (name.startsWith('json:')) return true;
@@ -256,12 +266,7 @@ export async function probeImage(run: Run, path: string, opts: ProbeOptions = {}
     file_size: own.apparent,
     cluster_size: info['cluster-size'] ?? null,
     backing_chain,
-    snapshots: (info.snapshots ?? []).map((s) => ({
-      id: s.id,
-      name: s.name,
-      date: s['date-sec'] ? new Date(s['date-sec'] * 1000).toISOString() : null,
-      vm_state_size: s['vm-state-size'],
-    })),
+    snapshots: snapshotsOf(info),
     extents,
     encrypted,
     dirty,
@@ -362,12 +367,7 @@ export async function probePackageDisk(run: Run, disk: PackageDisk, opts: ProbeO
     file_size: loc.size,
     cluster_size: info['cluster-size'] ?? null,
     backing_chain: [],
-    snapshots: (info.snapshots ?? []).map((s) => ({
-      id: s.id,
-      name: s.name,
-      date: s['date-sec'] ? new Date(s['date-sec'] * 1000).toISOString() : null,
-      vm_state_size: s['vm-state-size'],
-    })),
+    snapshots: snapshotsOf(info),
     extents,
     encrypted: false,
     dirty: Boolean(info['dirty-flag']) || cm.dirty,
