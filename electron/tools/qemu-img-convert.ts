@@ -326,13 +326,13 @@ export function compareVerdict(exitCode: number | null, stdout: string, stderr: 
 // ------------------------------------------------------------------------------------ qemu-nbd
 
 /**
- * `qemu-nbd` serving one image read-only on a Unix socket, for hashing what the guest sees.
- * No kernel NBD device is involved (no /dev/nbdN, no root): the worker is the NBD client.
- * Without `--persistent` qemu-nbd exits when its one client disconnects. `--shared=1`: one
- * client. `--cache=writeback` reads through the page cache.
+ * nbdcopy arguments that stream the guest-visible bytes of `source` (a path or `json:` spec in
+ * `format`) to stdout, from a read-only qemu-nbd that nbdcopy starts itself by socket
+ * activation (nbdcopy(1): `nbdcopy -- [ CMD ARGS ] -`; qemu-nbd(8) supports LISTEN_FDS). The
+ * source comes after `--` inside the brackets, so it can never be read as an option.
  */
-export function buildNbdServeArgs(source: string, format: ImageFormat, socket: string): string[] {
-  return ['--read-only', '--shared=1', `--format=${format}`, '--cache=writeback', `--socket=${socket}`, '--export-name=', '--', source];
+export function buildNbdCopyArgs(source: string, format: ImageFormat): string[] {
+  return ['--', '[', 'qemu-nbd', '--read-only', '--shared=1', `--format=${format}`, '--cache=writeback', '--', source, ']', '-'];
 }
 
 // --------------------------------------------------------------------------- error classifying

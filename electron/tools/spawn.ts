@@ -21,6 +21,11 @@ export interface ToolRun {
   /** Raw chunks of stdout/stderr as they arrive (qemu-img's progress uses carriage returns). */
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
+  /**
+   * Raw stdout bytes as they arrive, for tools that stream data (nbdcopy to `-`). When set,
+   * stdout is not kept: the result's stdout is empty, however much the tool writes.
+   */
+  onStdoutBytes?: (chunk: Buffer) => void;
   /** Called once the tool has a pid, with its process-group id (equal to the pid). */
   onSpawn?: (proc: SpawnedProcess) => void;
   /** Called when the tool has exited. */
@@ -68,7 +73,7 @@ export async function runTool(run: ToolRun): Promise<ToolResult> {
     stripFinalNewline: false,
     input: run.input,
     stdin: run.input === undefined ? 'ignore' : 'pipe',
-    buffer: true,
+    buffer: run.onStdoutBytes ? { stdout: false, stderr: true } : true,
     maxBuffer: run.maxBuffer ?? 16 * 1024 * 1024,
     encoding: 'utf8',
   });
@@ -78,7 +83,8 @@ export async function runTool(run: ToolRun): Promise<ToolResult> {
     proc = { pid, pgid: pid, startTime: processStartTime(pid), command: run.command, args: run.args };
     run.onSpawn?.(proc);
   }
-  if (run.onStdout) child.stdout?.on('data', (d: Buffer | string) => run.onStdout?.(d.toString()));
+  if (run.onStdoutBytes) child.stdout?.on('data', (d: Buffer) => run.onStdoutBytes?.(d));
+  else if (run.onStdout) child.stdout?.on('data', (d: Buffer | string) => run.onStdout?.(d.toString()));
   if (run.onStderr) child.stderr?.on('data', (d: Buffer | string) => run.onStderr?.(d.toString()));
 
   const stop = () => {

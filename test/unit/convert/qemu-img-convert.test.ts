@@ -7,7 +7,7 @@ import {
   buildConvertArgs,
   buildCreateArgs,
   buildMeasureArgs,
-  buildNbdServeArgs,
+  buildNbdCopyArgs,
   classifyConvertError,
   compareVerdict,
   extensionOf,
@@ -145,7 +145,7 @@ describe('compare, qemu-nbd and errors', () => {
   });
 
   it('serves read-only, one client, format explicit', () => {
-    expect(buildNbdServeArgs('/d/-x.vhd', 'vpc', '/tmp/s')).toEqual(['--read-only', '--shared=1', '--format=vpc', '--cache=writeback', '--socket=/tmp/s', '--export-name=', '--', '/d/-x.vhd']);
+    expect(buildNbdCopyArgs('/d/-x.vhd', 'vpc')).toEqual(['--', '[', 'qemu-nbd', '--read-only', '--shared=1', '--format=vpc', '--cache=writeback', '--', '/d/-x.vhd', ']', '-']);
   });
 
   it('classifies captured convert errors', () => {

@@ -153,8 +153,10 @@ export async function preflight(
 ): Promise<OutputPlan[]> {
   const problems = settingProblems(params);
   if (problems.length) throw new WorkerError('validation_failed', { fields: problems });
-  if (params.verify === 'checksum' && !(await onPath('qemu-nbd'))) {
-    throw new WorkerError('tool_missing', { detail: 'checksum verification reads the images through qemu-nbd, which is not on PATH (Debian package qemu-utils)' });
+  if (params.verify === 'checksum') {
+    for (const [tool, pkg] of [['nbdcopy', 'libnbd-bin'], ['qemu-nbd', 'qemu-utils']] as const) {
+      if (!(await onPath(tool))) throw new WorkerError('tool_missing', { detail: `checksum verification reads the images with ${tool}, which is not on PATH (Debian package ${pkg})` });
+    }
   }
 
   const inputs = await identities(sources.flatMap((s) => s.files));

@@ -50,7 +50,7 @@ export async function verifyOutput(ctx: Ctx, v: VerifyInput): Promise<ConvertVer
     return { method: 'compare', ok: verdict.identical, detail: verdict.detail, source_guest_sha256: null, output_guest_sha256: null, seconds: seconds() };
   }
 
-  // checksum: both images at once, one qemu-nbd each.
+  // checksum: both images at once, one nbdcopy (and its qemu-nbd) each.
   let srcDone = 0;
   let outDone = 0;
   let srcTotal = v.sourceVirtualSize;
@@ -58,6 +58,7 @@ export async function verifyOutput(ctx: Ctx, v: VerifyInput): Promise<ConvertVer
   const report = () => v.onFraction((srcDone + outDone) / Math.max(1, srcTotal + outTotal));
   const [src, out] = await Promise.all([
     guestHash(ctx, v.source, v.sourceFormat, {
+      sizeHint: v.sourceVirtualSize,
       onBytes: (d, t) => {
         srcDone = d;
         srcTotal = t;
@@ -66,6 +67,7 @@ export async function verifyOutput(ctx: Ctx, v: VerifyInput): Promise<ConvertVer
     }),
     guestHash(ctx, v.output, v.outputFormat, {
       length: v.sourceVirtualSize,
+      sizeHint: v.sourceVirtualSize,
       onBytes: (d, t) => {
         outDone = d;
         outTotal = t;
