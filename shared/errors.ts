@@ -163,6 +163,11 @@ export const ERROR_CATALOGUE = {
     message: 'The output would overwrite the source or a file in its backing chain.',
     hint: 'Choose an output path outside the source VM files.',
   },
+  folder_unusable: {
+    kind: 'user',
+    message: 'A folder the worker needs cannot be created or used.',
+    hint: 'Check the path (the detail names it): choose a data folder with --data-dir or H2K_DATA_DIR, a scratch folder with H2K_SCRATCH_DIR, a cache folder with H2K_CACHE_DIR, each one you can write to.',
+  },
   dest_not_writable: {
     kind: 'user',
     message: 'The destination folder does not exist or cannot be written.',

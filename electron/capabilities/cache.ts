@@ -7,11 +7,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ApplianceStatus } from '../../shared/protocol/capabilities';
+import { ensureDir } from '../paths';
 
 export const CACHE_FILE_NAME = 'capabilities-v1.json';
 export const CACHE_SUBDIR = 'hyper2kvm-workbench';
@@ -99,7 +100,7 @@ export async function readCache(file: string): Promise<CacheFile> {
  * reader never sees half a file. Creates the folder (mode 0700). Throws on I/O errors.
  */
 export async function writeCache(file: string, dir: string, data: CacheFile): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  ensureDir(dir);
   const tmp = join(dir, `.${CACHE_FILE_NAME}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     await writeFile(tmp, JSON.stringify(CacheFile.parse(data), null, 2) + '\n', { mode: 0o600 });

@@ -8,7 +8,6 @@
  * Times are stored as milliseconds since the epoch and returned as ISO 8601 strings.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ErrorInfo,
@@ -28,6 +27,7 @@ import {
 import { assertTransition, secondsByState, spansOf } from '../../shared/state-machine';
 import { WorkerError } from '../../shared/errors';
 import { MIGRATIONS } from './migrations';
+import { ensureDir } from '../paths';
 
 export const DB_FILE = 'h2k.sqlite';
 
@@ -125,7 +125,7 @@ export class JobStore {
    * Throws if the folder cannot be created or the file is not a SQLite database.
    */
   static open(dataDir: string): JobStore {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    ensureDir(dataDir);
     return new JobStore(join(dataDir, DB_FILE));
   }
 

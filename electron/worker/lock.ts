@@ -7,9 +7,9 @@
  * runners table; the lock file itself cannot be read while held.)
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkerError } from '../../shared/errors';
+import { ensureDir } from '../paths';
 
 export const LOCK_FILE = 'runner.lock';
 
@@ -20,7 +20,7 @@ export class RunnerLock {
    * Take the lock for `dataDir`, or throw WorkerError `runner_busy` naming the holder.
    */
   static acquire(dataDir: string): RunnerLock {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    ensureDir(dataDir);
     const db = new Database(join(dataDir, LOCK_FILE));
     try {
       db.pragma('busy_timeout = 0');

@@ -7,7 +7,7 @@
  * and the paths each job is about to create, so that the next runner, after a crash, kills the
  * orphaned tools, removes the partial outputs and ends the jobs with `interrupted`.
  */
-import { rmSync, mkdirSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ErrorInfo, JobResult, JobSpec, JobState, Metrics, ProgressEvent } from '../../shared/protocol';
@@ -423,11 +423,6 @@ export class Runner {
       return;
     }
     this.finish(id, 'FAILED', `${info.code}: ${info.message}`, null, info);
-  }
-
-  /** Make sure a folder exists for scratch files. */
-  static ensureScratch(dir: string): void {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 }
 

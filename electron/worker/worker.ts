@@ -3,7 +3,6 @@
  * (the contract's handlers), the event feed and, when this process is to execute jobs, the
  * runner. The CLI, the REST server, the desktop app and the tests all start here.
  */
-import { mkdirSync } from 'node:fs';
 import type { WorkerHandlers } from '../../shared/contract';
 import { JobStore } from '../store/store';
 import { EventFeed } from '../events/feed';
@@ -14,7 +13,7 @@ import { createService } from './service';
 import { createExtraService } from './service-extra';
 import { readSettings } from '../store/settings';
 import { Runner, type RunnerOptions } from './runner';
-import { resolveScratchDir } from '../paths';
+import { ensureDir, resolveScratchDir } from '../paths';
 
 export interface WorkerOptions {
   dataDir: string;
@@ -43,7 +42,7 @@ export interface Worker {
 
 export function openWorker(opts: WorkerOptions): Worker {
   const scratchDir = opts.scratchDir ?? resolveScratchDir(opts.dataDir);
-  mkdirSync(scratchDir, { recursive: true, mode: 0o700 });
+  ensureDir(scratchDir);
   const store = JobStore.open(opts.dataDir);
   const operations = opts.operations ?? OPERATIONS;
   const capabilities = capabilityProvider({

@@ -98,6 +98,14 @@ describe('h2k-worker', () => {
     expect(r.stderr).toContain('No job with this id. [not_found]');
   });
 
+  it('answers a data folder that cannot be created with folder_unusable at once (Node\'s recursive mkdir spins on /proc)', async () => {
+    for (const bad of ['/proc/h2k-nope', '/etc/passwd/h2k']) {
+      const r = await cli(['list'], { env: { H2K_DATA_DIR: bad } });
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toContain('A folder the worker needs cannot be created or used. [folder_unusable]');
+    }
+  });
+
   it('rejects bad usage with exit code 2', async () => {
     expect((await cli(['list', '--state', 'DONE'])).exitCode).toBe(2);
     expect((await cli(['frobnicate'])).exitCode).toBe(2);
