@@ -50,6 +50,9 @@ describe('a runner killed with SIGKILL', () => {
       'the tool to be recorded',
     );
     await waitFor(() => door.store.stateOf(job.id) === 'PROGRESSING', 'PROGRESSING');
+    // Progress events are written in batches: wait until the first one is committed, since the
+    // claim below is about what was committed before the kill.
+    await waitFor(() => door.store.eventsOf(job.id).some((e) => e.type === 'progress'), 'the first progress event to be committed');
     const partial = readdirSync(out.path);
     expect(partial).toEqual([`out.qcow2.h2k-partial-${job.id}`]);
 
