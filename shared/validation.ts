@@ -16,5 +16,9 @@ function flatten(issue: z.core.$ZodIssue, prefix: PropertyKey[]): NonNullable<Er
     const best = [...issue.errors].sort((a, b) => a.length - b.length)[0] ?? [];
     if (best.length > 0) return best.flatMap((inner) => flatten(inner, path));
   }
+  // An unknown key is named by its own path, so a typo ("verfy") points at itself.
+  if (issue.code === 'unrecognized_keys' && 'keys' in issue) {
+    return issue.keys.map((k) => ({ path: [...path, k].map(String).join('.'), message: 'unknown field: not part of the protocol (a typo?)' }));
+  }
   return [{ path: path.map(String).join('.'), message: issue.message }];
 }

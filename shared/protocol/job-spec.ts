@@ -52,14 +52,14 @@ const commonFields = {
 
 const diskList = z.array(AbsolutePath).min(1, 'at least one disk is needed').max(16, 'at most 16 disks');
 
-export const InspectParams = z.object({
+export const InspectParams = z.strictObject({
   disks: diskList.describe('disk images or .ova/.ovf packages of one VM'),
   target: TargetProfile.default({ disk_bus: 'virtio-blk', firmware: 'bios' }),
   dest: AbsolutePath.optional().describe('destination folder, to check its free space'),
   guest: z.boolean().default(true).describe('inspect the guest through libguestfs'),
 });
 
-export const Qcow2Options = z.object({
+export const Qcow2Options = z.strictObject({
   compat: z.enum(['0.10', '1.1']).default('1.1'),
   compression: z.enum(['none', 'zlib', 'zstd']).default('none'),
   cluster_size: z
@@ -80,13 +80,13 @@ export const VmdkSubformat = z.enum([
   'streamOptimized',
 ]);
 
-export const ConvertDisk = z.object({
+export const ConvertDisk = z.strictObject({
   source: AbsolutePath.describe('image file, or an .ova/.ovf package'),
   member: z.string().min(1).optional().describe('disk file name inside the .ova/.ovf, when the source is a package'),
   output: AbsolutePath.describe('where the converted disk goes (the final name; written under a temporary name first)'),
 });
 
-export const ConvertParams = z.object({
+export const ConvertParams = z.strictObject({
   disks: z.array(ConvertDisk).min(1).max(16),
   format: ImageFormat.default('qcow2'),
   qcow2: Qcow2Options.default({ compat: '1.1', compression: 'none', preallocation: 'off', lazy_refcounts: false }),
@@ -113,29 +113,29 @@ const repairFields = {
   dry_run: z.boolean().default(false).describe('record what would change without writing'),
 };
 
-export const OfflineFixParams = z.object({
+export const OfflineFixParams = z.strictObject({
   ...repairFields,
   fixes: z
     .array(z.enum(['fstab_by_uuid', 'crypttab_by_uuid', 'remove_vmware_tools', 'remove_hyperv_tools', 'remove_vbox_tools', 'unpin_network_mac']))
     .min(1),
 });
-export const BootRepairParams = z.object({
+export const BootRepairParams = z.strictObject({
   ...repairFields,
   fixes: z.array(z.enum(['grub_root_by_uuid', 'kernel_cmdline_by_uuid', 'regenerate_grub_config'])).min(1),
 });
-export const SelinuxPrepParams = z.object({
+export const SelinuxPrepParams = z.strictObject({
   ...repairFields,
   mode: z.enum(['autorelabel', 'setfiles']).default('autorelabel'),
 });
-export const LvmRepairParams = z.object({
+export const LvmRepairParams = z.strictObject({
   ...repairFields,
   fixes: z.array(z.enum(['reset_devices_file', 'relax_filter'])).min(1),
 });
-export const FsRepairParams = z.object({
+export const FsRepairParams = z.strictObject({
   ...repairFields,
   filesystems: z.array(z.string().min(1)).optional().describe('guest device names; all when absent'),
 });
-export const InitramfsRegenParams = z.object({
+export const InitramfsRegenParams = z.strictObject({
   ...repairFields,
   drivers: z
     .array(z.enum(['virtio_blk', 'virtio_scsi', 'virtio_net', 'virtio_pci', 'virtio_console']))
@@ -145,7 +145,7 @@ export const InitramfsRegenParams = z.object({
 });
 
 function spec<O extends OperationType, P extends z.ZodType>(operation: O, params: P) {
-  return z.object({ ...commonFields, operation: z.literal(operation), params });
+  return z.strictObject({ ...commonFields, operation: z.literal(operation), params });
 }
 
 export const InspectSpec = spec('inspect', InspectParams);

@@ -47,6 +47,13 @@ describe('JobSpec', () => {
     expect(fieldsOf({ operation: 'inspect', requirements: ['warp_drive'], params: { disks: ['/a'] } })[0]?.path).toBe('requirements.0');
   });
 
+  it('refuses unknown fields (a typo must not silently drop an option), naming each', () => {
+    expect(fieldsOf({ operation: 'convert', evil: 1, params: { disks: [{ source: '/a', output: '/b' }], verfy: 'compare' } })).toEqual([
+      { path: 'params.verfy', message: 'unknown field: not part of the protocol (a typo?)' },
+      { path: 'evil', message: 'unknown field: not part of the protocol (a typo?)' },
+    ]);
+  });
+
   it('refuses an unknown operation, naming the discriminator', () => {
     const f = fieldsOf({ operation: 'teleport', params: {} });
     expect(f[0]?.path).toBe('operation');
