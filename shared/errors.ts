@@ -3,7 +3,9 @@
  * and hint. CLI, REST, IPC and UI all print these, so a technician reads the same words
  * everywhere. `kind` keeps user errors (bad path, no space) apart from the machine's and ours.
  */
+import { z } from 'zod';
 import type { ErrorInfo } from './protocol/common';
+import { fieldErrors } from './validation';
 
 type Entry = { message: string; hint: string; kind: ErrorInfo['kind'] };
 
@@ -272,9 +274,13 @@ export class WorkerError extends Error {
   }
 }
 
-/** Any thrown value as ErrorInfo: WorkerErrors keep their code, anything else is `internal`. */
+/**
+ * Any thrown value as ErrorInfo: WorkerErrors keep their code, a zod validation error becomes
+ * `validation_failed` with its fields, anything else is `internal`.
+ */
 export function toErrorInfo(err: unknown): ErrorInfo {
   if (err instanceof WorkerError) return err.info;
+  if (err instanceof z.ZodError) return errorInfo('validation_failed', { fields: fieldErrors(err) });
   const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
   return errorInfo('internal', { detail });
 }
@@ -282,6 +288,6 @@ export function toErrorInfo(err: unknown): ErrorInfo {
 /** One line for terminals and logs: `message (code) — hint`. */
 export function formatError(info: ErrorInfo): string {
   const fields = info.fields?.length ? '\n' + info.fields.map((f) => `  - ${f.path || '(spec)'}: ${f.message}`).join('\n') : '';
-  const detail = info.detail && !info.fields?.length ? `\n  ${info.detail.split('\n').join('\n  ')}` : '';
+  const detail = info.detail ? `\n  ${info.detail.split('\n').join('\n  ')}` : '';
   return `${info.message} [${info.code}]${fields}${detail}\n  hint: ${info.hint}`;
 }

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
-import { JobSpec, PROTOCOL_VERSION, WAITING_STATES, isTerminal, type JobSummary, type OperationSupport } from '../../shared/protocol';
+import { JobSpec, OperationType, PROTOCOL_VERSION, WAITING_STATES, isTerminal, type JobSummary, type OperationSupport } from '../../shared/protocol';
 import type { CoreHandlers, ParsedInput } from '../../shared/contract';
 import { WorkerError, errorInfo } from '../../shared/errors';
 import { fieldErrors } from '../../shared/validation';
@@ -55,7 +55,12 @@ export function createService(opts: ServiceOptions): CoreHandlers {
     const parsed = JobSpec.safeParse(raw);
     const requestedId = typeof obj.id === 'string' && /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/.test(obj.id) ? obj.id : undefined;
     const id = parsed.success ? (parsed.data.id ?? newJobId()) : (requestedId ?? newJobId());
-    const operation = parsed.success ? parsed.data.operation : typeof obj.operation === 'string' && JobSpec.options.some((o) => o.shape.operation.value === obj.operation) ? (obj.operation as JobSpec['operation']) : 'inspect';
+    const known = OperationType.safeParse(obj.operation);
+    if (!parsed.success && !known.success) {
+      // Not a job of any kind: nothing to record in history, only the answer.
+      throw new WorkerError('validation_failed', { fields: fieldErrors(parsed.error) });
+    }
+    const operation: OperationType = parsed.success ? parsed.data.operation : (known.data as OperationType);
     const spec = parsed.success ? { ...parsed.data, id } : null;
     store.createJob({
       id,
