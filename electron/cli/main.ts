@@ -58,15 +58,29 @@ export interface CliContext {
 export async function waitForJob(ctx: CliContext, id: string): Promise<JobSummary> {
   const worker = ctx.worker();
   const client = ctx.client();
-  if (!worker.runner && !RunnerLock.isHeld(worker.dataDir)) worker.startRunner();
+  if (!worker.runner && !RunnerLock.isHeld(worker.dataDir)) {
+    worker.startRunner();
+    const others = worker.store.jobsIn(['QUEUED']).filter((j) => j !== id).length;
+    if (others && !ctx.json) ctx.err(`note: this process is now the data folder's runner; ${others} other queued job(s) run here too, by priority`);
+  } else if (!worker.runner && !ctx.json) {
+    const r = await client.call('worker.info', {});
+    ctx.err(`following job ${id}, run by the data folder's runner${r.runner ? ` (pid ${r.runner.pid})` : ''}`);
+  }
   const tty = process.stderr.isTTY && !ctx.json;
   let lastLine = '';
+  let lastPrinted = { at: 0, stage: '' };
   const show = (e: WorkerEvent) => {
     if (ctx.json) return;
     if (e.type === 'progress' && tty) {
       lastLine = formatProgress(e);
       process.stderr.write(`\r\x1b[2K${lastLine}`);
       return;
+    }
+    if (e.type === 'progress') {
+      // Without a terminal to redraw, one line every 5 s (and at each new stage) is plenty.
+      const now = Date.parse(e.at);
+      if (e.stage === lastPrinted.stage && e.percent < 100 && now - lastPrinted.at < 5000) return;
+      lastPrinted = { at: now, stage: e.stage };
     }
     if (tty && lastLine) process.stderr.write('\r\x1b[2K');
     lastLine = '';
@@ -80,40 +94,55 @@ export async function waitForJob(ctx: CliContext, id: string): Promise<JobSummar
     void client.call('jobs.cancel', { id }).catch(() => undefined);
   };
   process.on('SIGINT', onSigint);
+  // The feed's poll timer does not hold the process open (it is unref'd); while we follow a job
+  // that another process runs, this does.
+  const keepAlive = setInterval(() => undefined, 1000);
   try {
     return await new Promise<JobSummary>((resolvePromise, reject) => {
       let seen = 0;
-      const unsubscribe = client.subscribe({ job_id: id }, (e) => {
-        if (e.seq <= seen) return;
+      let done = false;
+      const onEvent = (e: WorkerEvent): boolean => {
+        if (e.seq <= seen) return false;
         seen = e.seq;
         show(e);
-        if (e.type === 'state' && isTerminal(e.to)) finish();
-      });
+        return e.type === 'state' && isTerminal(e.to);
+      };
+      let unsubscribe = () => {};
       const finish = () => {
+        if (done) return;
+        done = true;
         unsubscribe();
         client.call('jobs.get', { id }).then((d) => resolvePromise(d.summary), reject);
       };
-      // Replay what happened before we subscribed, then rely on the feed.
+      // Replay what is stored, then follow the feed (which started before the job existed, so
+      // nothing falls between the two).
       client
         .call('jobs.events', { id, after_seq: 0, limit: 5000 })
         .then(({ events }) => {
-          for (const e of events) {
-            if (e.seq <= seen) continue;
-            seen = e.seq;
-            show(e);
-            if (e.type === 'state' && isTerminal(e.to)) return finish();
-          }
+          for (const e of events) if (onEvent(e)) return finish();
+          unsubscribe = client.subscribe({ job_id: id }, (e) => {
+            if (onEvent(e)) finish();
+          });
         })
         .catch(reject);
     });
   } finally {
+    clearInterval(keepAlive);
     process.off('SIGINT', onSigint);
     if (tty && lastLine) process.stderr.write('\n');
   }
 }
 
+/** The spec in a file or on stdin. Throws `bad_request` naming the file when it cannot be read. */
 function readSpec(arg: string): unknown {
-  const text = arg === '-' ? readFileSync(0, 'utf8') : readFileSync(resolve(arg), 'utf8');
+  let text: string;
+  try {
+    text = arg === '-' ? readFileSync(0, 'utf8') : readFileSync(resolve(arg), 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'no permission to read it' : (err as Error).message;
+    throw new WorkerError('bad_request', { message: 'The spec file cannot be read.', detail: `${arg === '-' ? 'standard input' : resolve(arg)}: ${why}`, hint: 'Give the path of a JobSpec JSON file, or - to read it from standard input.' });
+  }
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
@@ -190,7 +219,7 @@ export function buildProgram(ctxFactory: (opts: { dataDir?: string; json: boolea
     .addOption(new Option('--state <state...>', 'only jobs in these states').choices(JobState.options))
     .addOption(new Option('--operation <op>', 'only this operation').choices(OperationType.options))
     .option('--search <text>', 'match id, title or labels')
-    .option('--limit <n>', 'how many (default 50)', positiveInt, 50)
+    .option('--limit <n>', 'how many', positiveInt, 50)
     .option('--json', 'print JSON')
     .action(async (o: { state?: JobState[]; operation?: OperationType; search?: string; limit: number }, cmd: Command) => {
       const ctx = ctxOf(cmd);
