@@ -287,7 +287,12 @@ export async function main(argv: string[]): Promise<number> {
     const ctx: CliContext = {
       json: opts.json,
       worker(runner) {
-        worker ??= openWorker({ dataDir: resolveDataDir(opts.dataDir), runner: { log: (l) => ctx.err(l), ...runner } });
+        if (!worker) {
+          worker = openWorker({ dataDir: resolveDataDir(opts.dataDir), runner: { log: (l) => ctx.err(l), ...runner } });
+          // A job whose runner was killed must not stay PROGRESSING until a runner starts
+          // again: when none is alive, this command ends it (`interrupted`) on its way in.
+          worker.recoverUnattended();
+        }
         return worker;
       },
       setExit(code) {

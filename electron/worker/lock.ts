@@ -18,12 +18,15 @@ export class RunnerLock {
 
   /**
    * Take the lock for `dataDir`, or throw WorkerError `runner_busy` naming the holder.
+   * `waitMs` (default 0) is how long to wait for a holder to let go: a CLI command that only
+   * looks (and recovers after a dead runner) holds the lock for milliseconds, so a runner that
+   * starts at that moment waits instead of failing.
    */
-  static acquire(dataDir: string): RunnerLock {
+  static acquire(dataDir: string, waitMs = 0): RunnerLock {
     ensureDir(dataDir);
     const db = new Database(join(dataDir, LOCK_FILE));
     try {
-      db.pragma('busy_timeout = 0');
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(waitMs))}`);
       db.pragma('journal_mode = DELETE');
       db.pragma('locking_mode = EXCLUSIVE');
       // The first write in EXCLUSIVE mode takes the lock and keeps it until close.

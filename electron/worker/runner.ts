@@ -90,7 +90,7 @@ export class Runner {
    */
   start(): void {
     try {
-      this.lock = RunnerLock.acquire(this.opts.dataDir);
+      this.lock = RunnerLock.acquire(this.opts.dataDir, 1000);
     } catch (err) {
       if (err instanceof WorkerError && err.code === 'runner_busy') {
         const holder = this.store.lastRunner();
@@ -131,17 +131,46 @@ export class Runner {
     this.lock = null;
   }
 
+  /**
+   * Clean up after a dead runner without becoming the runner: when no process holds the data
+   * folder's lock, take it for the moment it takes to end the jobs a dead runner left active
+   * (their tools killed, partial outputs removed, `interrupted` or a retry), then let it go.
+   * Commands that only look (status, list) call this, so a job whose runner was killed does
+   * not stay PROGRESSING until the next runner starts. Returns the number of jobs recovered,
+   * or null when a live runner holds the folder (it is that runner's business).
+   */
+  recoverOnly(): number | null {
+    if (this.lock || this.stopping) return null;
+    let lock: RunnerLock;
+    try {
+      lock = RunnerLock.acquire(this.opts.dataDir);
+    } catch (err) {
+      if (err instanceof WorkerError && err.code === 'runner_busy') return null;
+      throw err;
+    }
+    try {
+      return this.recover();
+    } finally {
+      this.store.flush();
+      lock.release();
+    }
+  }
+
   private say(line: string): void {
     this.opts.log?.(line);
   }
 
-  /** Clean up after runners that died: jobs they left active, their tools and partial outputs. */
-  private recover(): void {
+  /**
+   * Clean up after runners that died: jobs they left active, their tools and partial outputs.
+   * Only while holding the lock. Returns the number of jobs recovered.
+   */
+  private recover(): number {
     for (const dead of this.store.unstoppedRunners(this.runnerId)) {
       // We hold the lock, so no other runner is alive for this folder.
       this.store.stopRunner(dead.id);
     }
-    for (const id of this.store.jobsIn(ACTIVE_STATES)) {
+    const orphans = this.store.jobsIn(ACTIVE_STATES);
+    for (const id of orphans) {
       let killed = 0;
       for (const p of this.store.openProcesses(id)) {
         if (isSameProcessAlive(p.pid, p.start_time)) {
@@ -156,6 +185,7 @@ export class Runner {
       this.store.appendEvent({ type: 'log', job_id: id, level: 'warn', message: detail });
       this.finishFailed(id, errorInfo('interrupted', { detail }));
     }
+    return orphans.length;
   }
 
   private removePartials(id: string): number {

@@ -37,6 +37,11 @@ export interface Worker {
   runner: Runner | null;
   /** Become this folder's runner. Throws WorkerError `runner_busy` when another process is. */
   startRunner(): Runner;
+  /**
+   * When no runner holds the folder (in this process or another), end the jobs a dead runner
+   * left active (Runner.recoverOnly). Returns how many were recovered; null when a runner is alive.
+   */
+  recoverUnattended(): number | null;
   close(): Promise<void>;
 }
 
@@ -74,6 +79,10 @@ export function openWorker(opts: WorkerOptions): Worker {
       runner.start();
       worker.runner = runner;
       return runner;
+    },
+    recoverUnattended() {
+      if (worker.runner) return null;
+      return new Runner({ store, dataDir: opts.dataDir, scratchDir, operations, capabilities, ...opts.runner, concurrency: 1 }).recoverOnly();
     },
     async close() {
       await worker.runner?.stop('worker closed');

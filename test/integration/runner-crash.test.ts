@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { openWorker, type Worker } from '../../electron/worker/worker';
 import { dispatch } from '../../electron/worker/local-client';
 import { TEST_ONLY_OPERATIONS } from '../support/test-only-operations';
-import { pidAlive, startTestOnlyRunner, tempDir, waitFor } from '../support/helpers';
+import { execa } from 'execa';
+import { REPO, pidAlive, startTestOnlyRunner, tempDir, waitFor } from '../support/helpers';
 import type { JobSpecInput } from '../../shared/protocol';
 
 let data: ReturnType<typeof tempDir>;
@@ -73,6 +74,44 @@ describe('a runner killed with SIGKILL', () => {
     expect(d.summary.error?.detail).toBe('runner died while the job was PROGRESSING; killed 1 orphaned tool(s), removed 1 partial output(s)');
     expect(d.result?.outcome).toBe('failed');
     expect(states(job.id).at(-1)).toBe('FAILED');
+    b.child.kill('SIGTERM');
+    await b.child;
+  });
+
+  it('with no runner after it: the next CLI command that looks (status) recovers the job on its way in', async () => {
+    const a = await runner();
+    const job = await dispatch(door.service, 'jobs.submit', { spec: spec() });
+    const tool = await waitFor(
+      () => door.store.db.prepare('SELECT pid FROM processes WHERE job_id = ?').get(job.id) as { pid: number } | undefined,
+      'the tool to be recorded',
+    );
+    await waitFor(() => door.store.stateOf(job.id) === 'PROGRESSING', 'PROGRESSING');
+    a.child.kill('SIGKILL');
+    await a.child.catch(() => undefined);
+    expect(door.store.stateOf(job.id)).toBe('PROGRESSING');
+    expect(pidAlive(tool.pid)).toBe(true);
+
+    // A command that only looks: it takes the free lock for a moment, ends the orphan, lets go.
+    const st = await execa(process.execPath, [join(REPO, 'bin/h2k-worker.js'), 'status', job.id, '--json'], {
+      reject: false,
+      env: { H2K_DATA_DIR: data.path, H2K_CACHE_DIR: cache.path },
+    });
+    expect(st.exitCode).toBe(0);
+    expect(st.stderr).toContain(`recovered job ${job.id}: runner died while the job was PROGRESSING; killed 1 orphaned tool(s), removed 1 partial output(s)`);
+    const shown = JSON.parse(st.stdout) as { summary: { state: string; error?: { code: string } } };
+    expect(shown.summary.state).toBe('FAILED');
+    expect(shown.summary.error?.code).toBe('interrupted');
+    expect(pidAlive(tool.pid)).toBe(false);
+    expect(readdirSync(out.path)).toEqual([]);
+
+    // With a live runner, a look changes nothing that runner owns.
+    const b = await runner();
+    const held = await dispatch(door.service, 'jobs.submit', { spec: spec() });
+    await waitFor(() => door.store.stateOf(held.id) === 'PROGRESSING', 'PROGRESSING on the live runner');
+    const list = await execa(process.execPath, [join(REPO, 'bin/h2k-worker.js'), 'list', '--json'], { reject: false, env: { H2K_DATA_DIR: data.path, H2K_CACHE_DIR: cache.path } });
+    expect(list.exitCode).toBe(0);
+    expect(list.stderr).not.toContain('recovered job');
+    expect(door.store.stateOf(held.id)).toBe('PROGRESSING');
     b.child.kill('SIGTERM');
     await b.child;
   });
