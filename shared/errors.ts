@@ -58,7 +58,7 @@ export const ERROR_CATALOGUE = {
   interrupted: {
     kind: 'environment',
     message: 'The job was interrupted: the runner executing it stopped or died.',
-    hint: 'Its partial output was removed. Re-run the job.',
+    hint: 'Its partial output was removed. Re-run the job (Re-run in History, or submit it again); with --attempts or a retry policy in the spec, it is retried by itself.',
   },
   cancelled: {
     kind: 'user',
@@ -68,7 +68,7 @@ export const ERROR_CATALOGUE = {
   timeout: {
     kind: 'user',
     message: 'The job ran longer than its timeout and was stopped.',
-    hint: 'Raise timeout_s in the spec, or check why the tool was slow (disk, network share, appliance).',
+    hint: 'Give it more time (--timeout SECONDS on the command line, timeout_s in the spec), or check why the tool was slow (disk, network share, appliance).',
   },
   source_missing: {
     kind: 'user',

@@ -51,6 +51,18 @@ export interface CliContext {
 }
 
 /**
+ * Tell the technician when a job was left waiting and nothing will run it: no runner holds the
+ * data folder (no `h2k-worker run`, app or `serve` is open on it). Printed on stderr, also in
+ * --json mode, since it is advice for a person.
+ */
+export function noteIfNoRunner(ctx: CliContext, job: Pick<JobSummary, 'id' | 'state'>, instead = 'submit with --wait to run it here'): void {
+  if (isTerminal(job.state)) return;
+  const w = ctx.worker();
+  if (w.runner || RunnerLock.isHeld(w.dataDir)) return;
+  ctx.err(`note: no runner is running for ${w.dataDir}, so job ${job.id} waits in ${job.state} until one starts: \`h2k-worker run\`, the desktop app or \`h2k-worker serve\` on this data folder (or ${instead})`);
+}
+
+/**
  * Wait for a job to end, printing its events (unless --json), running it in this process
  * when no runner holds the data folder. Ctrl-C cancels the job and waits for its clean-up.
  * Resolves with the job's final summary.
@@ -192,6 +204,7 @@ export function buildProgram(ctxFactory: (opts: { dataDir?: string; json: boolea
       const job = await ctx.client().call('jobs.submit', { spec: readSpec(specArg) });
       if (!o.wait || isTerminal(job.state)) {
         ctx.out(ctx.json ? JSON.stringify(job, null, 2) : `${job.id}  ${job.state}${job.error ? `\n${formatError(job.error)}` : ''}`);
+        noteIfNoRunner(ctx, job);
         ctx.setExit(job.state === 'FAILED' ? EXIT.failed : EXIT.ok);
         return;
       }

@@ -73,6 +73,8 @@ describe('h2k-worker', () => {
     expect(job.id).toBe('cli-history-1');
     expect(['QUEUED', 'FAILED']).toContain(job.state);
     if (job.state === 'QUEUED') {
+      // Nothing runs it: the technician is told how to get a runner.
+      expect(sub.stderr).toContain(`note: no runner is running for ${data.path}, so job cli-history-1 waits in QUEUED until one starts: \`h2k-worker run\``);
       const c = await cli(['cancel', job.id]);
       expect(c.exitCode).toBe(0);
       expect(c.stdout).toContain('cli-history-1  CANCELLED');
