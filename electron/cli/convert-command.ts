@@ -4,27 +4,34 @@
  *
  * Paths are resolved to absolute paths before the spec is built, so a file named `-x.vmdk`
  * (given as `./-x.vmdk`, or after `--`) reaches qemu-img as `/…/-x.vmdk` and can never be read
- * as an option. When `<dst>` is a folder (it exists as one, ends with `/`, or several sources are
- * given), each output is named `<dst>/<source name without extension>.<format extension>`.
+ * as an option. When `<dst>` is a folder (it exists as one, ends with `/`, or several disks are
+ * converted and it does not exist), each output is named `<dst>/<source name without
+ * extension>.<format extension>`; a package given without --member is converted disk by disk,
+ * each named after its member. Without --format the format comes from the destination's
+ * extension (qcow2 for a folder or an unknown extension); a --format that contradicts it is
+ * refused. Everything the command refuses is refused before a job exists (exit 2).
  *
  * Exit codes (main.ts): 0 completed, 1 failed, 2 bad usage or invalid spec, 3 cancelled
  * (Ctrl-C cancels the job and waits for its clean-up), 4 this machine cannot run it.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve, sep } from 'node:path';
 import type { ConvertPayload, JobDetail, JobSpecInput } from '../../shared/protocol';
 import { ImageFormat, VmdkSubformat, isTerminal } from '../../shared/protocol';
 import { WorkerError, formatError } from '../../shared/errors';
 import { formatBytes, formatDuration, formatRate } from '../../shared/format';
 import { extensionOf } from '../tools/qemu-img-convert';
+import { openPackage } from '../engine/ova/package';
+import { sniffFile } from '../engine/image/magic';
 import { EXIT, exitCodeForState, waitForJob, type CliContext } from './main';
 
 type ConvertInput = Extract<JobSpecInput, { operation: 'convert' }>;
 
 /** Options of the command, as commander parses them. */
 export interface ConvertCliOptions {
-  format: string;
+  /** Unset: from the destination's extension, else qcow2. */
+  format?: ImageFormat;
   subformat?: string;
   compression?: string;
   compat?: string;
@@ -67,13 +74,81 @@ function positiveInt(v: string): number {
   return n;
 }
 
-/** True when `dst` names a folder: it is one, or it ends with a slash. */
-function isFolder(dst: string): boolean {
-  if (dst.endsWith('/') || dst.endsWith(sep)) return true;
+/** Output format by the destination's file name extension (case-insensitive). */
+export const FORMAT_BY_EXTENSION: Readonly<Record<string, ImageFormat>> = {
+  '.qcow2': 'qcow2',
+  '.raw': 'raw',
+  '.img': 'raw',
+  '.vmdk': 'vmdk',
+  '.vhdx': 'vhdx',
+  '.vhd': 'vpc',
+  '.vdi': 'vdi',
+};
+
+/** The format a destination file name asks for by its extension, or null (none, or not an image one). */
+export function formatOfName(path: string): ImageFormat | null {
+  return FORMAT_BY_EXTENSION[extname(path).toLowerCase()] ?? null;
+}
+
+/** The subformats `--subformat` accepts, per output format (empty: the format has none). */
+export const SUBFORMATS: Readonly<Record<ImageFormat, readonly string[]>> = {
+  vmdk: VmdkSubformat.options,
+  vpc: ['dynamic', 'fixed'],
+  vhdx: ['dynamic', 'fixed'],
+  qcow2: [],
+  raw: [],
+  vdi: [],
+};
+
+/** A source is a package (.ova/.ovf) by its name, as `inspect` and the file picker tell them. */
+export function isPackageName(path: string): boolean {
+  return /\.(ova|ovf)$/i.test(path);
+}
+
+/**
+ * What the command learnt about a source before building the spec (describeSources reads it from
+ * disk): for a package given without --member, the disk files it holds; for a plain file given
+ * with --member, what it is (to say why --member does not apply).
+ */
+export interface SourceFacts {
+  /** Disk file names inside the package, in the package's order; null when not a package. */
+  packageDisks: string[] | null;
+  /** What the file is, for a message: "a vmdk monolithicSparse disk image", or null when unknown. */
+  what: string | null;
+}
+
+/**
+ * Read what buildConvertSpec needs to know about the sources: the disks of each package given
+ * without --member (the package reader's errors, e.g. unsafe_package, are thrown as they are),
+ * and, with --member, what a source that is not a package is.
+ */
+export async function describeSources(paths: string[], o: Pick<ConvertCliOptions, 'member'>, cwd = process.cwd()): Promise<Map<string, SourceFacts>> {
+  const out = new Map<string, SourceFacts>();
+  for (const given of paths.slice(0, -1)) {
+    const path = resolve(cwd, given);
+    if (isPackageName(path)) {
+      if (o.member?.length) continue;
+      const pkg = await openPackage(path);
+      out.set(path, { packageDisks: pkg.disks.map((d) => d.file), what: `an ${pkg.kind.toUpperCase()} package` });
+    } else if (o.member?.length) {
+      const s = await sniffFile(path).catch(() => null);
+      out.set(path, { packageDisks: null, what: s?.kind === 'image' ? `a ${s.format}${s.subformat ? ` ${s.subformat}` : ''} disk image` : null });
+    }
+  }
+  return out;
+}
+
+/**
+ * What `<dst>` is: a folder (it is one, or ends with a slash), a file (it exists and is not a
+ * folder, or its name has a disk image extension), or open (neither: a folder when the job has
+ * several outputs, else the output file).
+ */
+function destinationKind(dstGiven: string, dst: string): 'folder' | 'file' | 'open' {
+  if (dstGiven.endsWith('/') || dstGiven.endsWith(sep)) return 'folder';
   try {
-    return statSync(dst).isDirectory();
+    return statSync(dst).isDirectory() ? 'folder' : 'file';
   } catch {
-    return false;
+    return formatOfName(dst) ? 'file' : 'open';
   }
 }
 
@@ -85,32 +160,118 @@ export function derivedOutputName(source: string, member: string | undefined, fo
   return `${stem || 'disk'}.${extensionOf(format)}`;
 }
 
+/** A command-line refusal: validation_failed naming the option, with its own message and hint. */
+function refuse(field: { path: string; message: string }, message: string, hint: string, detail?: string): WorkerError {
+  return new WorkerError('validation_failed', { message, hint, fields: [field], ...(detail ? { detail } : {}) });
+}
+
 /**
  * Build the convert spec from the command line. Pure apart from `cwd` (paths are resolved
- * against it) and the folder test on `<dst>`. Throws WorkerError `validation_failed` for
- * combinations the command refuses.
+ * against it) and the stat of `<dst>`; `facts` is what describeSources read (a package given
+ * without --member is expanded into its disks). Throws WorkerError `validation_failed`, before
+ * any job exists, for what the command refuses:
+ * - a `--format` that contradicts the destination's extension (out.qcow2 with --format raw);
+ * - a `--subformat` the format does not have (the valid ones are listed);
+ * - `--member` on a source that is not a package;
+ * - several disks (sources, members, or the disks of a package) and a destination that is a file;
+ * - two disks that would be written to the same file (numbered from 1).
  */
-export function buildConvertSpec(paths: string[], o: ConvertCliOptions, cwd = process.cwd()): ConvertInput {
+export function buildConvertSpec(paths: string[], o: ConvertCliOptions, cwd = process.cwd(), facts: ReadonlyMap<string, SourceFacts> = new Map()): ConvertInput {
   if (paths.length < 2) throw new WorkerError('validation_failed', { fields: [{ path: 'paths', message: 'a source and a destination are needed: convert <src>... <dst>' }] });
-  const format = ImageFormat.parse(o.format);
   const sources = paths.slice(0, -1).map((p) => resolve(cwd, p));
   const dstGiven = paths.at(-1)!;
   const dst = resolve(cwd, dstGiven);
   const members = o.member ?? [];
   if (members.length && sources.length !== 1) {
-    throw new WorkerError('validation_failed', { fields: [{ path: '--member', message: '--member needs exactly one package (.ova/.ovf) as source' }] });
+    throw refuse({ path: '--member', message: 'one package source expected' }, '--member needs exactly one package (.ova/.ovf) as source.', 'Give one .ova or .ovf, then the destination.');
   }
-  const pairs: { source: string; member?: string }[] = members.length ? members.map((m) => ({ source: sources[0]!, member: m })) : sources.map((s) => ({ source: s }));
-  const folder = pairs.length > 1 || isFolder(dstGiven) || isFolder(dst);
+  if (members.length && !isPackageName(sources[0]!)) {
+    const what = facts.get(sources[0]!)?.what;
+    throw refuse(
+      { path: '--member', message: 'the source is not a package' },
+      `--member names a disk inside a package (.ova/.ovf), but ${sources[0]} is ${what ?? 'not a package'}.`,
+      'Drop --member to convert this disk, or give the .ova/.ovf that holds the disk.',
+    );
+  }
+  const kind = destinationKind(dstGiven, dst);
+  let pairs: { source: string; member?: string }[];
+  if (members.length) pairs = members.map((m) => ({ source: sources[0]!, member: m }));
+  else {
+    pairs = [];
+    for (const s of sources) {
+      const disks = facts.get(s)?.packageDisks;
+      if (!disks) {
+        pairs.push({ source: s });
+        continue;
+      }
+      if (!disks.length) throw refuse({ path: 'paths', message: 'no disks in the package' }, `${s} is a package without disks.`, 'Check the package with `h2k-worker inspect`.');
+      if (disks.length > 1 && kind === 'file') {
+        throw refuse(
+          { path: 'paths', message: `a package of ${disks.length} disks, a file as destination` },
+          `this is a package, its disks: ${disks.join(', ')}; give --member or a destination folder.`,
+          `Give --member NAME (once per disk) to pick disks, or a destination folder (existing, or ending with /) to convert all ${disks.length}.`,
+          `${s} holds ${disks.length} disks; ${dst} is one file`,
+        );
+      }
+      for (const d of disks) pairs.push({ source: s, member: d });
+    }
+  }
+  if (pairs.length > 1 && kind === 'file') {
+    throw refuse(
+      { path: 'paths', message: `${pairs.length} disks, a file as destination` },
+      `several disks need a destination folder: ${dst} is ${existsSync(dst) ? 'a file' : 'a file name'}.`,
+      'Give a folder (existing, or ending with /) as the last path; each disk is written there under its own name.',
+      `${pairs.length} disks: ${pairs.map((p) => (p.member ? `${p.source} member ${p.member}` : p.source)).join(', ')}`,
+    );
+  }
+  const folder = kind === 'folder' || (kind === 'open' && pairs.length > 1);
+
+  // The format: --format, or the destination's extension, or qcow2; never two that disagree.
+  const byName = folder ? null : formatOfName(dst);
+  if (o.format !== undefined && byName !== null && o.format !== byName) {
+    const names = Object.keys(FORMAT_BY_EXTENSION).filter((e) => FORMAT_BY_EXTENSION[e] === o.format);
+    throw refuse(
+      { path: '--format', message: `${o.format} given, ${extname(dst)} names ${byName}` },
+      `--format ${o.format} contradicts the destination's extension: ${basename(dst)} names a ${byName} file.`,
+      `Drop --format (the extension ${extname(dst)} chooses ${byName}), or name the output ${names.join(' or ')} for ${o.format}.`,
+    );
+  }
+  const format = ImageFormat.parse(o.format ?? byName ?? 'qcow2');
+
   const disks = pairs.map((p) => ({ ...p, output: folder ? join(dst, derivedOutputName(p.source, p.member, format)) : dst }));
+  // Two disks onto one file: refused here, numbered as a person counts.
+  const byOutput = new Map<string, number[]>();
+  disks.forEach((d, i) => byOutput.set(d.output, [...(byOutput.get(d.output) ?? []), i]));
+  for (const [output, idx] of byOutput) {
+    if (idx.length < 2) continue;
+    const nums = idx.map((i) => i + 1);
+    throw refuse(
+      { path: 'paths', message: `two outputs named ${basename(output)}` },
+      `disks ${nums.slice(0, -1).join(', ')} and ${nums.at(-1)} would both be written to ${output}.`,
+      'Their names differ only by folder or extension: convert them in separate commands, each to an output file named as you want it.',
+      idx.map((i) => `disk ${i + 1}: ${disks[i]!.member ? `${disks[i]!.source} member ${disks[i]!.member}` : disks[i]!.source}`).join('\n'),
+    );
+  }
 
   const params: ConvertInput['params'] = { disks, format, verify: o.verify as 'none' | 'compare' | 'checksum' };
   const sub = o.subformat;
   if (sub !== undefined) {
-    if (format === 'vmdk') params.vmdk_subformat = VmdkSubformat.parse(sub);
-    else if (format === 'vpc' && (sub === 'fixed' || sub === 'dynamic')) params.vpc_subformat = sub;
-    else if (format === 'vhdx' && (sub === 'fixed' || sub === 'dynamic')) params.vhdx_subformat = sub;
-    else throw new WorkerError('validation_failed', { fields: [{ path: '--subformat', message: `${sub} is not a subformat of ${format} (vmdk: ${VmdkSubformat.options.join(', ')}; vpc and vhdx: fixed, dynamic)` }] });
+    const valid = SUBFORMATS[format];
+    const match = valid.find((v) => v.toLowerCase() === sub.toLowerCase());
+    if (match === undefined) {
+      const others = (Object.keys(SUBFORMATS) as ImageFormat[])
+        .filter((f) => SUBFORMATS[f].length)
+        .map((f) => `${f} (${SUBFORMATS[f].join(', ')})`)
+        .join(', ');
+      throw refuse(
+        { path: '--subformat', message: valid.length ? `not one of ${valid.join(', ')}` : `${format} has none` },
+        valid.length ? `--subformat ${sub} is not a subformat of ${format}; valid: ${valid.join(', ')}.` : `${format} has no subformats (--subformat ${sub} given).`,
+        valid.length ? `Use one of: ${valid.join(', ')}.` : `Drop --subformat; subformats exist for ${others}.`,
+      );
+    }
+    if (format === 'vmdk') params.vmdk_subformat = VmdkSubformat.parse(match);
+    else if (format === 'vpc') params.vpc_subformat = match as 'fixed' | 'dynamic';
+    else params.vhdx_subformat = match as 'fixed' | 'dynamic';
   }
   if (format === 'qcow2') {
     params.qcow2 = {
@@ -126,7 +287,7 @@ export function buildConvertSpec(paths: string[], o: ConvertCliOptions, cwd = pr
   if (o.azure) {
     if (format !== 'vpc') throw new WorkerError('validation_failed', { fields: [{ path: '--azure', message: '--azure applies to --format vpc' }] });
     params.azure_round = true;
-    params.vpc_subformat = sub === 'dynamic' ? 'dynamic' : 'fixed';
+    params.vpc_subformat = params.vpc_subformat === 'dynamic' ? 'dynamic' : 'fixed';
   }
   if (o.sha256) params.sha256 = true;
   if (o.overwrite) params.overwrite = true;
@@ -179,7 +340,7 @@ export function registerConvertCommand(program: Command, ctxOf: (cmd: Command) =
     .command('convert')
     .description('Convert disks (qcow2 by default) with live progress; cancel with Ctrl-C. Several sources of one VM are one job.')
     .argument('<paths...>', 'source disks (or one .ova/.ovf with --member), then the output file or folder')
-    .addOption(new Option('--format <format>', 'output format').choices(ImageFormat.options).default('qcow2'))
+    .addOption(new Option('--format <format>', 'output format (default: from the destination\'s extension, else qcow2)').choices(ImageFormat.options))
     .option('--subformat <name>', `vmdk: ${VmdkSubformat.options.join(', ')}; vpc and vhdx: fixed, dynamic`)
     .addOption(new Option('--compression <kind>', 'qcow2 compression').choices(['none', 'zlib', 'zstd']))
     .addOption(new Option('--compat <level>', 'qcow2 compatibility level (default 1.1)').choices(['0.10', '1.1']))
@@ -204,7 +365,7 @@ export function registerConvertCommand(program: Command, ctxOf: (cmd: Command) =
     .option('--json', 'print the job detail as JSON')
     .action(async (paths: string[], o: ConvertCliOptions, cmd: Command) => {
       const ctx = ctxOf(cmd);
-      const spec = buildConvertSpec(paths, o);
+      const spec = buildConvertSpec(paths, o, process.cwd(), await describeSources(paths, o));
       const job = await ctx.client().call('jobs.submit', { spec });
       if (o.detach || isTerminal(job.state)) {
         const detail = await ctx.client().call('jobs.get', { id: job.id });

@@ -1,13 +1,14 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { JobSpec, type JobDetail } from '../../../shared/protocol';
 import { WorkerError } from '../../../shared/errors';
-import { buildConvertSpec, derivedOutputName, parseSize, renderConvertSummary, type ConvertCliOptions } from '../../../electron/cli/convert-command';
+import { buildConvertSpec, derivedOutputName, formatOfName, parseSize, renderConvertSummary, type ConvertCliOptions, type SourceFacts } from '../../../electron/cli/convert-command';
 
 const cwd = mkdtempSync(join(tmpdir(), 'h2k-cli-unit-'));
 mkdirSync(join(cwd, 'out'));
+writeFileSync(join(cwd, 'existing.qcow2'), '');
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
 const base: ConvertCliOptions = { format: 'qcow2', verify: 'none', outOfOrder: true, sparse: true };
@@ -81,6 +82,105 @@ describe('convert command line → spec', () => {
     expect(parseSize('2MiB')).toBe(2 * 1024 * 1024);
     expect(() => parseSize('fast')).toThrow();
     expect(() => parseSize('0')).toThrow();
+  });
+});
+
+describe('convert command line: what a technician expects', () => {
+  const refusal = (paths: string[], o: Partial<ConvertCliOptions>, facts?: Map<string, SourceFacts>) => {
+    try {
+      buildConvertSpec(paths, { ...base, ...o }, cwd, facts);
+    } catch (e) {
+      expect(e).toBeInstanceOf(WorkerError);
+      const info = (e as WorkerError).info;
+      expect(info.code).toBe('validation_failed');
+      return info;
+    }
+    throw new Error('not refused');
+  };
+  const noFormat: ConvertCliOptions = { verify: 'none', outOfOrder: true, sparse: true };
+
+  it('takes the format from the destination extension when --format is not given', () => {
+    const cases: [string, string][] = [
+      ['o.qcow2', 'qcow2'],
+      ['o.raw', 'raw'],
+      ['o.img', 'raw'],
+      ['O.IMG', 'raw'],
+      ['o.vmdk', 'vmdk'],
+      ['o.vhdx', 'vhdx'],
+      ['o.vhd', 'vpc'],
+      ['o.vdi', 'vdi'],
+      ['o.bin', 'qcow2'],
+      ['out', 'qcow2'],
+    ];
+    for (const [dst, format] of cases) {
+      const spec = buildConvertSpec(['s.vmdk', dst], noFormat, cwd);
+      expect(spec.params.format, dst).toBe(format);
+      expect(spec.params.disks[0]!.output).toBe(join(cwd, dst === 'out' ? 'out/s.qcow2' : dst));
+    }
+    expect(formatOfName('/x/y.VHD')).toBe('vpc');
+    expect(formatOfName('/x/y')).toBeNull();
+    // An explicit --format that agrees, or a name without an image extension, is fine.
+    expect(buildConvertSpec(['s.vmdk', 'o.img'], { ...noFormat, format: 'raw' }, cwd).params.format).toBe('raw');
+    expect(buildConvertSpec(['s.vmdk', 'o.bin'], { ...noFormat, format: 'vdi' }, cwd).params.format).toBe('vdi');
+    // A folder takes --format (default qcow2) and names outputs with its extension.
+    expect(buildConvertSpec(['s.vmdk', 'out'], { ...noFormat, format: 'vpc' }, cwd).params.disks[0]!.output).toBe(join(cwd, 'out', 's.vhd'));
+  });
+
+  it('refuses a --format that contradicts the extension, naming both', () => {
+    const info = refusal(['s.vmdk', 'o.qcow2'], { format: 'raw' });
+    expect(info.message).toBe("--format raw contradicts the destination's extension: o.qcow2 names a qcow2 file.");
+    expect(info.hint).toBe('Drop --format (the extension .qcow2 chooses qcow2), or name the output .raw or .img for raw.');
+    expect(info.fields).toEqual([{ path: '--format', message: 'raw given, .qcow2 names qcow2' }]);
+    expect(refusal(['s.vmdk', 'o.vhd'], { format: 'vhdx' }).message).toBe("--format vhdx contradicts the destination's extension: o.vhd names a vpc file.");
+  });
+
+  it('refuses an unknown subformat, listing the valid ones', () => {
+    const info = refusal(['s.qcow2', 'o.vmdk'], { format: undefined, subformat: 'banana' });
+    expect(info.message).toBe('--subformat banana is not a subformat of vmdk; valid: monolithicSparse, monolithicFlat, twoGbMaxExtentSparse, twoGbMaxExtentFlat, streamOptimized.');
+    expect(info.fields).toEqual([{ path: '--subformat', message: 'not one of monolithicSparse, monolithicFlat, twoGbMaxExtentSparse, twoGbMaxExtentFlat, streamOptimized' }]);
+    expect(refusal(['s.qcow2', 'o.vhd'], { format: undefined, subformat: 'banana' }).message).toBe('--subformat banana is not a subformat of vpc; valid: dynamic, fixed.');
+    const none = refusal(['s.vmdk', 'o.qcow2'], { subformat: 'fixed' });
+    expect(none.message).toBe('qcow2 has no subformats (--subformat fixed given).');
+    expect(none.hint).toBe('Drop --subformat; subformats exist for vmdk (monolithicSparse, monolithicFlat, twoGbMaxExtentSparse, twoGbMaxExtentFlat, streamOptimized), vpc (dynamic, fixed), vhdx (dynamic, fixed).');
+    // Case does not matter; the spec gets the canonical name.
+    expect(buildConvertSpec(['s.qcow2', 'o.vmdk'], { ...noFormat, subformat: 'streamoptimized' }, cwd).params.vmdk_subformat).toBe('streamOptimized');
+    expect(buildConvertSpec(['s.qcow2', 'o.vhdx'], { ...noFormat, subformat: 'FIXED' }, cwd).params.vhdx_subformat).toBe('fixed');
+  });
+
+  it('a package without --member: every disk into a folder, the only disk into a file, else refused', () => {
+    const ova = join(cwd, 'vm.ova');
+    const two = new Map<string, SourceFacts>([[ova, { packageDisks: ['vm-disk1.vmdk', 'vm-disk2.vmdk'], what: 'an OVA package' }]]);
+    expect(buildConvertSpec(['vm.ova', 'out'], noFormat, cwd, two).params.disks).toEqual([
+      { source: ova, member: 'vm-disk1.vmdk', output: join(cwd, 'out', 'vm-disk1.qcow2') },
+      { source: ova, member: 'vm-disk2.vmdk', output: join(cwd, 'out', 'vm-disk2.qcow2') },
+    ]);
+    const info = refusal(['vm.ova', 'one.qcow2'], {}, two);
+    expect(info.message).toBe('this is a package, its disks: vm-disk1.vmdk, vm-disk2.vmdk; give --member or a destination folder.');
+    expect(info.detail).toBe(`${ova} holds 2 disks; ${join(cwd, 'one.qcow2')} is one file`);
+    const one = new Map<string, SourceFacts>([[ova, { packageDisks: ['vm-disk1.vmdk'], what: 'an OVA package' }]]);
+    expect(buildConvertSpec(['vm.ova', 'one.raw'], noFormat, cwd, one).params).toMatchObject({ format: 'raw', disks: [{ source: ova, member: 'vm-disk1.vmdk', output: join(cwd, 'one.raw') }] });
+  });
+
+  it('--member on a plain disk is refused, saying what the file is', () => {
+    const disk = join(cwd, 'disk.vmdk');
+    const info = refusal(['disk.vmdk', 'o.qcow2'], { member: ['x'] }, new Map([[disk, { packageDisks: null, what: 'a vmdk monolithicSparse disk image' }]]));
+    expect(info.message).toBe(`--member names a disk inside a package (.ova/.ovf), but ${disk} is a vmdk monolithicSparse disk image.`);
+    expect(info.fields![0]!.path).toBe('--member');
+  });
+
+  it('several disks and a file as destination are refused', () => {
+    for (const dst of ['existing.qcow2', 'new.qcow2']) {
+      const info = refusal(['a.vmdk', 'b.vmdk', dst], {});
+      expect(info.message).toBe(`several disks need a destination folder: ${join(cwd, dst)} is ${dst === 'new.qcow2' ? 'a file name' : 'a file'}.`);
+      expect(info.detail).toBe(`2 disks: ${join(cwd, 'a.vmdk')}, ${join(cwd, 'b.vmdk')}`);
+    }
+    expect(refusal(['vm.ova', 'existing.qcow2'], { member: ['a', 'b'] }).message).toContain('several disks need a destination folder');
+  });
+
+  it('two outputs with one name are refused, numbered from 1', () => {
+    const info = refusal(['x/a.vmdk', 'b.vmdk', 'y/a.vdi', 'out'], {});
+    expect(info.message).toBe(`disks 1 and 3 would both be written to ${join(cwd, 'out', 'a.qcow2')}.`);
+    expect(info.detail).toBe(`disk 1: ${join(cwd, 'x/a.vmdk')}\ndisk 3: ${join(cwd, 'y/a.vdi')}`);
   });
 });
 
