@@ -141,3 +141,44 @@ export function checkDraft(d: BuilderDraft): DraftCheck {
   }
   return { spec: r.success && Object.keys(errors).length === 0 ? r.data : null, submitted, errors };
 }
+
+/** The fields a change of the draft touches (for showing their errors only once touched). */
+export function fieldsOfPatch(patch: Partial<BuilderDraft>): BuilderField[] {
+  const out = new Set<BuilderField>();
+  for (const k of Object.keys(patch) as (keyof BuilderDraft)[]) {
+    if (k === 'disks' || k === 'operation' || k === 'dest' || k === 'priority') out.add(k);
+    else if (k === 'rateLimitMiBps') out.add('rate');
+    else if (k !== 'labels' && k !== 'repairParams') out.add('options');
+  }
+  return [...out];
+}
+
+/**
+ * The errors to show: a field's once the technician has touched it, all of them once a submit
+ * was tried. An empty form shows no red before any input.
+ */
+export function visibleErrors(errors: DraftCheck['errors'], touched: readonly BuilderField[], attempted: boolean): DraftCheck['errors'] {
+  if (attempted) return errors;
+  const out: DraftCheck['errors'] = {};
+  for (const f of touched) if (errors[f]) out[f] = errors[f];
+  return out;
+}
+
+/** Form fields in the order they appear, for moving focus to the first one in error. */
+export const FIELD_ORDER: readonly BuilderField[] = ['disks', 'operation', 'options', 'rate', 'dest', 'priority', 'form'];
+
+/** The first field in error, in form order; null when there is none. */
+export function firstErrorField(errors: DraftCheck['errors']): BuilderField | null {
+  return FIELD_ORDER.find((f) => errors[f]?.length) ?? null;
+}
+
+/**
+ * The draft after a successful submit: the disks and what came with them (a finding's repair,
+ * its labels) are cleared; the options the technician chose (operation, destination, target,
+ * format, verification, rate, priority) stay for the next job. A repair goes back to inspect,
+ * since its parameters belonged to the finding.
+ */
+export function draftAfterSubmit(d: BuilderDraft): BuilderDraft {
+  const core = d.operation === 'inspect' || d.operation === 'convert';
+  return { ...d, operation: core ? d.operation : DRAFT_DEFAULTS.operation, disks: [], repairParams: null, labels: {} };
+}

@@ -6,6 +6,7 @@ import {
   ACTIVE_STATES,
   TERMINAL_STATES,
   WAITING_STATES,
+  type JobDetail,
   type JobState,
   type JobSummary,
   type LogEvent,
@@ -65,4 +66,57 @@ export function runningSince(events: readonly WorkerEvent[]): string | null {
     if (e.type === 'state' && e.to === 'RUNNING') return e.at;
   }
   return null;
+}
+
+/**
+ * How long a job ran, in seconds, for its card. A running job counts from its latest RUNNING;
+ * a finished one is measured from what is stored, so the figure survives a reload: the
+ * result's run time, else its transitions (latest RUNNING to the end), else the RUNNING time
+ * seen live, else the summary's own timestamps (created to last update). Null when unknown.
+ */
+export function jobElapsed(input: {
+  job: Pick<JobSummary, 'state' | 'created_at' | 'updated_at'>;
+  runningSince?: string | null | undefined;
+  detail?: Pick<JobDetail, 'transitions' | 'result'> | null | undefined;
+  now: number;
+}): number | null {
+  const { job, detail, now } = input;
+  if (!isTerminalState(job.state)) return elapsedSeconds(input.runningSince, now);
+  const end = Date.parse(job.updated_at);
+  const runS = detail?.result?.metrics.run_s;
+  if (typeof runS === 'number') return runS;
+  if (detail) {
+    const ran = detail.transitions.findLast((t) => t.to === 'RUNNING');
+    const ended = detail.transitions.findLast((t) => isTerminalState(t.to));
+    if (ran) return elapsedSeconds(ran.at, ended ? Date.parse(ended.at) : end);
+  }
+  if (input.runningSince) return elapsedSeconds(input.runningSince, end);
+  return elapsedSeconds(job.created_at, end);
+}
+
+/** How a finished job ended, for people: a cancel the user asked for is no error. */
+export interface JobEnding {
+  tone: 'ok' | 'neutral' | 'error';
+  /** Short words for the ending. */
+  text: string;
+  /** What it means or what to do next, when known. */
+  hint: string | null;
+}
+
+/** The ending of a terminal job; null while it has not ended. */
+export function jobEnding(job: Pick<JobSummary, 'state' | 'error' | 'cancel_requested'>): JobEnding | null {
+  switch (job.state) {
+    case 'COMPLETED':
+      return { tone: 'ok', text: 'Completed', hint: null };
+    case 'CANCELLED': {
+      // A cancel is the technician's own choice; the stored ErrorInfo (code `cancelled`) only
+      // carries its hint. Any other code on a CANCELLED job still reads as a cancel.
+      const onRequest = job.cancel_requested || !job.error || job.error.code === 'cancelled';
+      return { tone: 'neutral', text: onRequest ? 'Cancelled on request' : `Cancelled: ${job.error!.message}`, hint: job.error?.hint ?? null };
+    }
+    case 'FAILED':
+      return { tone: 'error', text: job.error?.message ?? 'Failed', hint: job.error?.hint ?? null };
+    default:
+      return null;
+  }
 }

@@ -30,6 +30,8 @@ export interface GuestView {
   reason: string | null;
   /** One section per OS found (a multi-boot guest has several), or one of plain facts. */
   sections: { title: string; facts: Fact[] }[];
+  /** Each OS found, in a few words ("Debian GNU/Linux 12 (bookworm), x86_64"). */
+  systems: string[];
   notes: string[];
 }
 
@@ -169,11 +171,28 @@ function rootFacts(r: Record<string, unknown>): Fact[] {
   ];
 }
 
+const DISTRO_NAMES: Record<string, string> = { rhel: 'RHEL', centos: 'CentOS', sles: 'SLES', opensuse: 'openSUSE', ubuntu: 'Ubuntu', debian: 'Debian', fedora: 'Fedora', windows: 'Windows' };
+
+/**
+ * An OS root in a few words: its product name (or distro and version) and architecture. A
+ * product name without a letter (Debian's is its version, "12.5") says less than the distro.
+ */
+export function osName(r: Record<string, unknown>): string | null {
+  const version = [r.major_version, r.minor_version].every((v) => typeof v === 'number') ? `${String(r.major_version)}.${String(r.minor_version)}` : str(r.major_version);
+  const product = str(r.product_name);
+  const distro = str(r.distro) ?? str(r.os) ?? str(r.type);
+  const distroName = distro ? (DISTRO_NAMES[distro.toLowerCase()] ?? distro.charAt(0).toUpperCase() + distro.slice(1)) : null;
+  const name = product && /[a-z]/i.test(product) ? product : [distroName, version ?? product].filter(Boolean).join(' ') || null;
+  if (!name) return null;
+  const arch = str(r.arch);
+  return arch ? `${name}, ${arch}` : name;
+}
+
 function guestView(g: unknown): GuestView | null {
   if (!isRecord(g)) return null;
   if (!('roots' in g) && !('status' in g)) {
     // A flat record of facts (early reports).
-    return { status: null, reason: null, sections: [{ title: 'Operating system', facts: factsOf(g, FLAT_GUEST_ORDER, new Set()) }], notes: [] };
+    return { status: null, reason: null, sections: [{ title: 'Operating system', facts: factsOf(g, FLAT_GUEST_ORDER, new Set()) }], systems: [osName(g)].filter((x): x is string => x !== null), notes: [] };
   }
   const roots = list(g.roots).filter(isRecord);
   const sections = roots.map((r, i) => ({
@@ -196,6 +215,7 @@ function guestView(g: unknown): GuestView | null {
     status: str(g.status),
     reason: str(g.reason),
     sections,
+    systems: roots.map(osName).filter((x): x is string => x !== null),
     notes: list(g.notes).filter((n): n is string => typeof n === 'string'),
   };
 }
@@ -229,4 +249,53 @@ export function readReport(payload: unknown): ReportView | null {
 /** Findings by severity, blockers first. */
 export function groupFindings(findings: readonly Finding[]): { severity: Severity; findings: Finding[] }[] {
   return SEVERITIES.map((severity) => ({ severity, findings: findings.filter((f) => f.severity === severity) })).filter((g) => g.findings.length > 0);
+}
+
+export type SeverityCounts = Record<Severity, number>;
+
+/**
+ * Findings by severity from an inspect job's result payload, for its card; null when the
+ * payload holds no findings list. Counted by each finding's `severity` alone, so a finding
+ * the app cannot fully read still counts.
+ */
+export function findingCounts(payload: unknown): SeverityCounts | null {
+  if (!isRecord(payload) || !Array.isArray(payload.findings)) return null;
+  const counts: SeverityCounts = { blocker: 0, warning: 0, info: 0 };
+  for (const f of payload.findings) {
+    const sev = isRecord(f) ? f.severity : null;
+    if (sev === 'blocker' || sev === 'warning' || sev === 'info') counts[sev]++;
+  }
+  return counts;
+}
+
+/** The top of a report: counts by severity, the guest's OS, and what it means for the move to KVM. */
+export interface ReportSummary {
+  counts: SeverityCounts;
+  /** The OSes found, or why there is none to show. */
+  os: string;
+  verdict: { tone: 'bad' | 'warn' | 'ok'; text: string };
+  /** What the verdict does not cover (guest not inspected, findings not readable). */
+  caveats: string[];
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+export function reportSummary(r: ReportView): ReportSummary {
+  const counts: SeverityCounts = { blocker: 0, warning: 0, info: 0 };
+  for (const f of r.findings) counts[f.severity]++;
+  const g = r.guest;
+  const inspected = g !== null && (g.status === null || g.status === 'inspected');
+  const os = g?.systems.length ? g.systems.join('; ') : !g ? 'not in the report' : !inspected ? `not inspected (${g.status ?? 'unknown'})` : 'no operating system found';
+  const unusable = r.disks.filter((d) => d.error !== null).length;
+  const verdict: ReportSummary['verdict'] = unusable
+    ? { tone: 'bad', text: `${plural(unusable, 'disk')} cannot be read: fix ${unusable === 1 ? 'it' : 'them'} before converting.` }
+    : counts.blocker
+      ? { tone: 'bad', text: `Not ready for KVM: ${plural(counts.blocker, 'blocker')} to fix on the converted copy before it boots.` }
+      : counts.warning
+        ? { tone: 'warn', text: `Can be converted; check ${counts.warning === 1 ? 'the warning' : `the ${counts.warning} warnings`} first.` }
+        : { tone: 'ok', text: 'Nothing found that would stop it from running on KVM.' };
+  const caveats: string[] = [];
+  if (g && !inspected) caveats.push(`The guest was not inspected${g.reason ? ` (${g.reason.replace(/\.$/, '')})` : ''}, so problems inside it are not covered.`);
+  if (r.unreadable) caveats.push(`${plural(r.unreadable, 'finding')} could not be read by this version of the app.`);
+  return { counts, os, verdict, caveats };
 }

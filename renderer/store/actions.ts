@@ -19,7 +19,7 @@ import {
   type LogEvent,
   type WorkerEvent,
 } from '../../shared/protocol';
-import { checkDraft, outputPathFor, type BuilderDraft } from '../lib/builder';
+import { checkDraft, fieldsOfPatch, outputPathFor, type BuilderDraft, type BuilderField } from '../lib/builder';
 import { fixSpec, outputsFor } from '../lib/remediation';
 import { readReport } from '../lib/report';
 import { runningSince } from '../lib/jobs';
@@ -29,6 +29,8 @@ import type { AppClient } from '../client/types';
 import type { AppStore } from './store';
 
 export const EVENT_BATCH_MS = 50;
+/** Reports listed per page (completed inspect jobs). */
+export const REPORTS_PAGE = 25;
 
 /** Converted outputs for a report's disks: from a convert job, or planned. */
 export interface ConvertedOutputs {
@@ -38,6 +40,9 @@ export interface ConvertedOutputs {
 }
 
 export type Actions = ReturnType<typeof createActions>;
+
+/** The element id of a job's card in Progress (focused after a submit). */
+export const jobCardId = (id: string): string => `job-card-${id}`;
 
 export function createActions(client: AppClient, store: AppStore, desktop: DesktopBridge | null) {
   const st = () => store.getState();
@@ -89,6 +94,7 @@ export function createActions(client: AppClient, store: AppStore, desktop: Deskt
       const since = d.transitions.findLast((t) => t.to === 'RUNNING');
       if (since) st().setRunningSince(id, since.at);
       if (isNew) addToHistory(d.summary);
+      st().addReport(d.summary);
     } catch {
       // The next event or refresh tries again.
     } finally {
@@ -230,19 +236,28 @@ export function createActions(client: AppClient, store: AppStore, desktop: Deskt
     }
   }
 
+  /** A change made by the technician: the fields it touches show their errors from now on. */
   function setDraft(patch: Partial<BuilderDraft>): void {
     st().setDraft(patch);
+    st().touch(fieldsOfPatch(patch));
     draftChanged();
   }
 
   function addDisks(paths: readonly string[]): void {
     st().addDisks(paths);
+    st().touch(['disks']);
     draftChanged();
   }
 
   function removeDisk(path: string): void {
     st().removeDisk(path);
+    st().touch(['disks']);
     draftChanged();
+  }
+
+  /** The technician left a field (blur): its errors show from now on. */
+  function touchField(field: BuilderField): void {
+    st().touch([field]);
   }
 
   /** Native dialog when in the desktop app; null in a browser (the view opens its file picker). */
@@ -273,9 +288,17 @@ export function createActions(client: AppClient, store: AppStore, desktop: Deskt
     return (await client.call('fs.roots', {})).roots;
   }
 
+  /**
+   * Submit the draft. An incomplete one is not sent: every error is shown from then on (the
+   * view moves focus to the first). After a successful submit the form is cleared for the next
+   * job (options kept) and focus goes to the new job's card in Progress.
+   */
   async function submitDraft(): Promise<JobSummary | null> {
     const check = checkDraft(st().draft);
-    if (!check.spec) return null;
+    if (!check.spec) {
+      st().setAttempted(true);
+      return null;
+    }
     st().setSubmitting(true);
     try {
       const job = await client.call('jobs.submit', { spec: check.submitted });
@@ -286,7 +309,10 @@ export function createActions(client: AppClient, store: AppStore, desktop: Deskt
         return job;
       }
       st().setSubmitting(false);
+      st().clearSubmitted();
+      draftChanged();
       st().setFocusJob(job.id);
+      st().setFocusTarget(jobCardId(job.id));
       st().notify({ kind: 'info', text: `Job ${job.id} submitted: ${job.title}` });
       navigate({ view: 'progress' });
       return job;
@@ -321,6 +347,7 @@ export function createActions(client: AppClient, store: AppStore, desktop: Deskt
       st().upsertJobs([job]);
       addToHistory(job);
       st().setFocusJob(job.id);
+      st().setFocusTarget(jobCardId(job.id));
       navigate({ view: 'progress' });
     } catch (err) {
       fail(`Could not re-run job ${id}.`, err);
@@ -345,6 +372,49 @@ export function createActions(client: AppClient, store: AppStore, desktop: Deskt
     } catch (err) {
       st().setHistory({ loading: false, error: toErrorInfo(err) });
     }
+  }
+
+  /**
+   * The Reports list: completed inspect jobs, asked of the worker with the operation and state
+   * filters and paged with `before`, so older reports are one "Load more" away.
+   */
+  async function loadReports(more = false): Promise<void> {
+    const r = st().reports;
+    if (r.loading || (more && !r.nextBefore)) return;
+    st().setReports({ loading: true, error: null });
+    try {
+      const page = await client.call('jobs.list', {
+        operation: 'inspect',
+        state: ['COMPLETED'],
+        limit: REPORTS_PAGE,
+        ...(more && r.nextBefore ? { before: r.nextBefore } : {}),
+      });
+      st().upsertJobs(page.jobs);
+      const ids = page.jobs.map((j) => j.id);
+      const cur = st().reports.ids;
+      st().setReports({
+        ids: more ? [...cur, ...ids.filter((i) => !cur.includes(i))] : ids,
+        total: page.total,
+        nextBefore: page.next_before,
+        loading: false,
+        loaded: true,
+      });
+    } catch (err) {
+      st().setReports({ loading: false, error: toErrorInfo(err) });
+    }
+  }
+
+  /** The element to focus after this change of view, if one was asked for; cleared on reading. */
+  function takeFocusTarget(): string | null {
+    const t = st().focusTarget;
+    if (t) st().setFocusTarget(null);
+    return t;
+  }
+
+  /** A finished job's detail (result, transitions) for its card, fetched once. */
+  function ensureDetail(id: string): void {
+    if (st().details[id]) return;
+    void refreshJob(id);
   }
 
   async function openDetail(id: string): Promise<JobDetail | null> {
@@ -460,6 +530,7 @@ export function createActions(client: AppClient, store: AppStore, desktop: Deskt
     setDraft,
     addDisks,
     removeDisk,
+    touchField,
     pickDisksNatively,
     pickFolderNatively,
     listFolder,
@@ -469,6 +540,9 @@ export function createActions(client: AppClient, store: AppStore, desktop: Deskt
     cancelJob,
     rerunJob,
     loadHistory,
+    loadReports,
+    ensureDetail,
+    takeFocusTarget,
     openDetail,
     moreDetailEvents,
     exportReport,

@@ -4,7 +4,7 @@
  */
 import type { StateCreator } from 'zustand';
 import type { JobSummary, LogEvent } from '../../shared/protocol';
-import { DRAFT_DEFAULTS } from '../lib/builder';
+import { DRAFT_DEFAULTS, draftAfterSubmit } from '../lib/builder';
 import { appendLogs, applyEvent, isTerminalState } from '../lib/jobs';
 import { DEFAULT_ROUTE } from '../lib/routes';
 import type { AppState, BuilderSlice, CapabilitiesSlice, JobsSlice, SettingsSlice, UiSlice } from './types';
@@ -29,6 +29,7 @@ export const createJobsSlice: Slice<JobsSlice> = (set, get) => ({
   detailEvents: {},
   snapshotLoaded: false,
   history: { query: { search: '', state: '', operation: '' }, ids: [], total: 0, nextBefore: null, loading: false, error: null },
+  reports: { ids: [], total: 0, nextBefore: null, loading: false, loaded: false, error: null },
   upsertJobs: (list) =>
     set((s) => {
       const jobs = { ...s.jobs };
@@ -79,6 +80,13 @@ export const createJobsSlice: Slice<JobsSlice> = (set, get) => ({
   setSnapshotLoaded: () => set({ snapshotLoaded: true }),
   setHistoryQuery: (query) => set((s) => ({ history: { ...s.history, query: { ...s.history.query, ...query } } })),
   setHistory: (patch) => set((s) => ({ history: { ...s.history, ...patch } })),
+  setReports: (patch) => set((s) => ({ reports: { ...s.reports, ...patch } })),
+  addReport: (job) =>
+    set((s) => {
+      const r = s.reports;
+      if (!r.loaded || job.operation !== 'inspect' || job.state !== 'COMPLETED' || r.ids.includes(job.id)) return {};
+      return { reports: { ...r, ids: [job.id, ...r.ids], total: r.total + 1 } };
+    }),
 });
 
 export const createBuilderSlice: Slice<BuilderSlice> = (set) => ({
@@ -88,10 +96,19 @@ export const createBuilderSlice: Slice<BuilderSlice> = (set) => ({
   submitting: false,
   submitError: null,
   origin: null,
+  touched: [],
+  attempted: false,
   setDraft: (patch) => set((s) => ({ draft: { ...s.draft, ...patch }, submitError: null })),
   addDisks: (paths) => set((s) => ({ draft: { ...s.draft, disks: [...new Set([...s.draft.disks, ...paths.filter(Boolean)])] }, submitError: null })),
   removeDisk: (path) => set((s) => ({ draft: { ...s.draft, disks: s.draft.disks.filter((d) => d !== path) }, submitError: null })),
-  resetDraft: (defaults) => set({ draft: { ...DRAFT_DEFAULTS, ...defaults }, origin: null, submitError: null, support: null }),
+  resetDraft: (defaults) => set({ draft: { ...DRAFT_DEFAULTS, ...defaults }, origin: null, submitError: null, support: null, touched: [], attempted: false }),
+  clearSubmitted: () => set((s) => ({ draft: draftAfterSubmit(s.draft), origin: null, submitError: null, support: null, touched: [], attempted: false })),
+  touch: (fields) =>
+    set((s) => {
+      const fresh = fields.filter((f) => !s.touched.includes(f));
+      return fresh.length ? { touched: [...s.touched, ...fresh] } : {};
+    }),
+  setAttempted: (attempted) => set({ attempted }),
   setDestSpace: (destSpace) => set({ destSpace }),
   setSupport: (support) => set({ support }),
   setSubmitting: (submitting, error = null) => set({ submitting, submitError: error }),
@@ -114,10 +131,12 @@ export const createUiSlice: Slice<UiSlice> = (set) => ({
   door: 'http',
   notices: [],
   focusJob: null,
+  focusTarget: null,
   setRoute: (route) => set({ route }),
   setConnection: (connection) => set({ connection }),
   setDoor: (door) => set({ door }),
   notify: (n) => set((s) => ({ notices: [...s.notices.slice(-3), { ...n, id: ++noticeId }] })),
   dismiss: (id) => set((s) => ({ notices: s.notices.filter((n) => n.id !== id) })),
   setFocusJob: (focusJob) => set({ focusJob }),
+  setFocusTarget: (focusTarget) => set({ focusTarget }),
 });

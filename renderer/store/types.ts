@@ -6,7 +6,7 @@
 import type { Settings, WorkerInfo } from '../../shared/contract';
 import type { z } from 'zod';
 import type { ErrorInfo, JobDetail, JobState, JobSummary, LogEvent, OperationType, WorkerCapabilities, WorkerEvent } from '../../shared/protocol';
-import type { BuilderDraft } from '../lib/builder';
+import type { BuilderDraft, BuilderField } from '../lib/builder';
 import type { Route } from '../lib/routes';
 
 export type WorkerInfoValue = z.infer<typeof WorkerInfo>;
@@ -41,6 +41,8 @@ export interface JobsSlice {
   detailEvents: Record<string, { events: WorkerEvent[]; more: boolean }>;
   snapshotLoaded: boolean;
   history: { query: HistoryQuery; ids: string[]; total: number; nextBefore: string | null; loading: boolean; error: ErrorInfo | null };
+  /** The Reports list: completed inspect jobs as the worker pages them (newest first). */
+  reports: ReportsList;
   upsertJobs(jobs: readonly JobSummary[]): void;
   /** Apply a batch of events; returns the ids not known yet and those that just ended. */
   applyEvents(events: readonly WorkerEvent[]): { unknown: string[]; ended: string[] };
@@ -51,6 +53,21 @@ export interface JobsSlice {
   setSnapshotLoaded(): void;
   setHistoryQuery(query: Partial<HistoryQuery>): void;
   setHistory(patch: Partial<Omit<JobsSlice['history'], 'query'>>): void;
+  setReports(patch: Partial<ReportsList>): void;
+  /** Put a just-completed inspection at the top of a loaded Reports list (once). */
+  addReport(job: JobSummary): void;
+}
+
+export interface ReportsList {
+  ids: string[];
+  /** All completed inspect jobs, as jobs.list counts them. */
+  total: number;
+  /** Cursor of the next (older) page; null when every report is listed. */
+  nextBefore: string | null;
+  loading: boolean;
+  /** True once the first page is in. */
+  loaded: boolean;
+  error: ErrorInfo | null;
 }
 
 export interface BuilderSlice {
@@ -63,10 +80,19 @@ export interface BuilderSlice {
   submitError: ErrorInfo | null;
   /** Where the draft came from, shown as a note (e.g. a finding). */
   origin: { finding: string; title: string; inspectJob: string; planned: boolean } | null;
+  /** Fields the technician has changed or left: their errors are shown. */
+  touched: BuilderField[];
+  /** A submit was tried: every error is shown. */
+  attempted: boolean;
   setDraft(patch: Partial<BuilderDraft>): void;
   addDisks(paths: readonly string[]): void;
   removeDisk(path: string): void;
+  /** A new draft from the defaults and `defaults`; nothing touched, no origin. */
   resetDraft(defaults: Partial<BuilderDraft>): void;
+  /** After a successful submit: the disks cleared, the options kept (lib/builder draftAfterSubmit). */
+  clearSubmitted(): void;
+  touch(fields: readonly BuilderField[]): void;
+  setAttempted(attempted: boolean): void;
   setDestSpace(space: BuilderSlice['destSpace']): void;
   setSupport(support: BuilderSlice['support']): void;
   setSubmitting(submitting: boolean, error?: ErrorInfo | null): void;
@@ -98,12 +124,15 @@ export interface UiSlice {
   notices: Notice[];
   /** The job to highlight in the progress view (just submitted). */
   focusJob: string | null;
+  /** The element to focus after the next change of view, instead of the view's heading (once). */
+  focusTarget: string | null;
   setRoute(route: Route): void;
   setConnection(status: ConnectionStatus): void;
   setDoor(door: UiSlice['door']): void;
   notify(notice: Omit<Notice, 'id'>): void;
   dismiss(id: number): void;
   setFocusJob(id: string | null): void;
+  setFocusTarget(id: string | null): void;
 }
 
 export type AppState = CapabilitiesSlice & JobsSlice & BuilderSlice & SettingsSlice & UiSlice;
