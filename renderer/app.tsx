@@ -1,7 +1,8 @@
 /**
  * The app's frame: a skip button, the top bar with the connection state, the navigation
  * between views (buttons; the URL fragment follows), the current view, and the notices.
- * On a change of view, focus moves to the new view's heading.
+ * On a change of view, focus moves to the new view's heading (or to the element the change
+ * asked for, such as the card of a job just submitted).
  */
 import { useEffect, useRef } from 'react';
 import { errorInfo } from '../shared/errors';
@@ -70,8 +71,12 @@ export function App() {
       first.current = false;
       return;
     }
-    document.getElementById('view-title')?.focus();
-  }, [routeKey]);
+    // A target set with the navigation (the card of a job just submitted) takes focus, once;
+    // otherwise the view's heading does.
+    const target = actions.takeFocusTarget();
+    const el = (target && document.getElementById(target)) || document.getElementById('view-title');
+    el?.focus();
+  }, [routeKey, actions]);
 
   return (
     <>

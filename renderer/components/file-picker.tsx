@@ -1,17 +1,18 @@
 /**
  * The browser's file picker (the desktop app uses native dialogs instead): folders and files
  * under the roots the server was started with, from `fs.list`. A native modal <dialog>, so
- * focus stays inside while it is open and Escape closes it.
+ * focus stays inside while it is open and Escape closes it. Files are labelled by
+ * lib/file-kind: "disk image" only when the size fits one, "image?" with why otherwise.
  */
 import { useEffect, useRef, useState } from 'react';
 import type { FsListing, FsRoot } from '../../shared/contract';
 import { toErrorInfo } from '../../shared/errors';
 import type { ErrorInfo } from '../../shared/protocol';
 import { useActions } from '../hooks';
+import { fileKindLabel } from '../lib/file-kind';
 import { formatBytes } from '../lib/format';
 import { ErrorBox } from './error-box';
 
-const KIND_LABEL: Record<string, string> = { disk: 'disk image', package: 'VM package', extent: 'extent' };
 
 export function FilePicker(props: { mode: 'files' | 'folder'; start?: string; onChoose: (paths: string[]) => void; onClose: () => void }) {
   const actions = useActions();
@@ -120,8 +121,9 @@ export function FilePicker(props: { mode: 'files' | 'folder'; start?: string; on
           {files.map((f) => {
             const selectable = props.mode === 'files' && f.type === 'file' && f.kind !== 'extent';
             const id = `pick-${f.path}`;
+            const label = fileKindLabel(f);
             return (
-              <li key={f.path} className={`picker-file${f.kind ? ` kind-${f.kind}` : ''}`}>
+              <li key={f.path} className={`picker-file${f.kind ? ` kind-${f.kind}` : ''}${label?.likely ? ' likely' : ''}`}>
                 {selectable ? (
                   <>
                     <input type="checkbox" id={id} checked={selected.includes(f.path)} onChange={() => toggle(f.path)} />
@@ -133,8 +135,13 @@ export function FilePicker(props: { mode: 'files' | 'folder'; start?: string; on
                 <span className="muted">
                   {' '}
                   {formatBytes(f.size_bytes)}
-                  {f.kind ? ` · ${KIND_LABEL[f.kind] ?? f.kind}` : ''}
-                  {f.kind === 'extent' ? ' (choose its descriptor .vmdk)' : ''}
+                  {label ? (
+                    <>
+                      {' · '}
+                      <span data-testid="file-kind">{label.text}</span>
+                      {label.note ? ` (${label.note})` : ''}
+                    </>
+                  ) : null}
                 </span>
               </li>
             );

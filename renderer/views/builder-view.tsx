@@ -1,7 +1,9 @@
 /**
  * The job builder: disks, operation, options, destination, priority. The draft is parsed with
- * the shared JobSpec schema on every change and each error is shown next to its field; the
- * operations this machine or this version cannot run are offered disabled, with the reason.
+ * the shared JobSpec schema on every change; a field's errors are shown next to it once it was
+ * changed or left, and all of them once a submit was tried (focus then goes to the first).
+ * Operations this machine cannot run are offered disabled, with the reason; those not in this
+ * version are named on one line.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { OperationType, type ImageFormat } from '../../shared/protocol';
@@ -10,7 +12,7 @@ import { Field, FieldErrors } from '../components/field';
 import { FilePicker } from '../components/file-picker';
 import { useActions, useApp } from '../hooks';
 import { availability } from '../lib/availability';
-import { checkDraft, outputPathFor, type BuilderDraft } from '../lib/builder';
+import { checkDraft, firstErrorField, outputPathFor, visibleErrors, type BuilderDraft, type BuilderField } from '../lib/builder';
 import { formatBytes, operationLabel } from '../lib/format';
 
 const DESCRIPTIONS: Record<string, string> = {
@@ -33,6 +35,17 @@ const FORMATS: { value: ImageFormat; label: string }[] = [
   { value: 'vdi', label: 'vdi' },
 ];
 
+/** The element that takes focus for a field in error (its control, or its group's first control). */
+const FOCUS_OF: Record<BuilderField, string> = {
+  disks: 'disk-path',
+  operation: 'op-inspect',
+  options: 'options-group', // the group: its first control takes focus
+  rate: 'opt-rate',
+  dest: 'dest',
+  priority: 'priority',
+  form: 'submit-button',
+};
+
 export function BuilderView() {
   const draft = useApp((s) => s.draft);
   const caps = useApp((s) => s.caps);
@@ -41,8 +54,13 @@ export function BuilderView() {
   const submitting = useApp((s) => s.submitting);
   const submitError = useApp((s) => s.submitError);
   const destSpace = useApp((s) => s.destSpace);
+  const touched = useApp((s) => s.touched);
+  const attempted = useApp((s) => s.attempted);
   const actions = useActions();
   const check = useMemo(() => checkDraft(draft), [draft]);
+  // Errors show once their field was changed or left, or after a submit was tried.
+  const errors = useMemo(() => visibleErrors(check.errors, touched, attempted), [check.errors, touched, attempted]);
+  const touch = (field: BuilderField) => () => actions.touchField(field);
   const [picker, setPicker] = useState<null | 'files' | 'folder'>(null);
   const [typed, setTyped] = useState('');
   const disksButton = useRef<HTMLButtonElement>(null);
@@ -51,6 +69,19 @@ export function BuilderView() {
   const specKey = JSON.stringify(check.submitted);
   const currentSupport = support && support.key === specKey ? support : null;
   const opAvail = availability(caps, draft.operation);
+  // Operations not in this version (or not known yet) are named on one line, not offered one by one.
+  const offered = OperationType.options.filter((op) => availability(caps, op).implemented || op === draft.operation);
+  const later = OperationType.options.filter((op) => !offered.includes(op));
+  const formRef = useRef<HTMLFormElement>(null);
+  /** After a refused submit: focus the first field in error, in form order. */
+  const focusFirstError = () => {
+    const field = firstErrorField(check.errors);
+    if (!field) return;
+    const target = field === 'operation' ? `op-${draft.operation}` : FOCUS_OF[field];
+    const el = document.getElementById(target);
+    const control = el?.matches('fieldset') ? el.querySelector<HTMLElement>('input, select, textarea, button') : el;
+    control?.focus();
+  };
 
   const chooseDisks = async () => {
     if (!(await actions.pickDisksNatively())) setPicker('files');
@@ -96,12 +127,17 @@ export function BuilderView() {
       )}
       <form
         noValidate
+        ref={formRef}
         onSubmit={(e) => {
           e.preventDefault();
+          if (!check.spec) {
+            void actions.submitDraft().then(focusFirstError);
+            return;
+          }
           void actions.submitDraft();
         }}
       >
-        <fieldset aria-describedby={check.errors.disks ? 'disks-errors' : undefined}>
+        <fieldset aria-describedby={errors.disks ? 'disks-errors' : undefined}>
           <legend>Disks</legend>
           {draft.disks.length ? (
             <ul className="disk-list" aria-label="Chosen disks">
@@ -132,6 +168,7 @@ export function BuilderView() {
               placeholder="/srv/vms/web01/web01.vmdk"
               value={typed}
               onChange={(e) => setTyped(e.target.value)}
+              onBlur={touch('disks')}
               onKeyDown={(e) => {
                 if (e.key === 'Enter') {
                   e.preventDefault();
@@ -143,13 +180,13 @@ export function BuilderView() {
               Add path
             </button>
           </div>
-          <FieldErrors id="disks-errors" errors={check.errors.disks} />
+          <FieldErrors id="disks-errors" errors={errors.disks} />
         </fieldset>
 
         <fieldset>
           <legend>Operation</legend>
           <div className="operation-list">
-            {OperationType.options.map((op) => {
+            {offered.map((op) => {
               const a = availability(caps, op);
               const id = `op-${op}`;
               return (
@@ -163,6 +200,7 @@ export function BuilderView() {
                     disabled={!a.enabled && draft.operation !== op}
                     aria-describedby={`${id}-desc`}
                     onChange={() => set({ operation: op })}
+                    onBlur={touch('operation')}
                   />
                   <label htmlFor={id}>{operationLabel(op)}</label>
                   <p id={`${id}-desc`} className="operation-desc">
@@ -173,10 +211,16 @@ export function BuilderView() {
               );
             })}
           </div>
-          <FieldErrors id="operation-errors" errors={check.errors.operation} />
+          {later.length ? (
+            <p className="muted later-ops" data-testid="later-operations">
+              {caps ? 'Not in this version: ' : 'Checking what this machine can do: '}
+              {later.map((op) => operationLabel(op)).join(', ')}.
+            </p>
+          ) : null}
+          <FieldErrors id="operation-errors" errors={errors.operation} />
         </fieldset>
 
-        <fieldset>
+        <fieldset id="options-group" aria-describedby={errors.options ? 'options-errors' : undefined}>
           <legend>Options</legend>
           {draft.operation === 'inspect' ? (
             <div className="grid-2">
@@ -235,8 +279,8 @@ export function BuilderView() {
                   </select>
                 )}
               </Field>
-              <Field id="opt-rate" label="Rate limit (MiB/s)" hint="Empty for no limit." errors={check.errors.rate}>
-                {(c) => <input {...c} type="text" inputMode="decimal" value={draft.rateLimitMiBps} onChange={(e) => set({ rateLimitMiBps: e.target.value })} />}
+              <Field id="opt-rate" label="Rate limit (MiB/s)" hint="Empty for no limit." errors={errors.rate}>
+                {(c) => <input {...c} type="text" inputMode="decimal" value={draft.rateLimitMiBps} onChange={(e) => set({ rateLimitMiBps: e.target.value })} onBlur={touch('rate')} />}
               </Field>
               <div className="field checkbox">
                 <input id="opt-overwrite" type="checkbox" checked={draft.overwrite} onChange={(e) => set({ overwrite: e.target.checked })} />
@@ -253,7 +297,7 @@ export function BuilderView() {
               <pre className="code-block">{JSON.stringify(draft.repairParams ?? {}, null, 2)}</pre>
             </div>
           )}
-          <FieldErrors id="options-errors" errors={check.errors.options} />
+          <FieldErrors id="options-errors" errors={errors.options} />
         </fieldset>
 
         {draft.operation === 'inspect' || draft.operation === 'convert' ? (
@@ -264,9 +308,20 @@ export function BuilderView() {
                 id="dest"
                 label={draft.operation === 'convert' ? 'Destination folder' : 'Destination folder (optional)'}
                 hint={draft.operation === 'convert' ? 'The converted disks are written here.' : 'Where the converted copy will go, to check its free space.'}
-                errors={check.errors.dest}
+                errors={errors.dest}
               >
-                {(c) => <input {...c} type="text" className="grow" spellCheck={false} placeholder="/var/lib/libvirt/images" value={draft.dest} onChange={(e) => set({ dest: e.target.value })} />}
+                {(c) => (
+                  <input
+                    {...c}
+                    type="text"
+                    className="grow"
+                    spellCheck={false}
+                    placeholder="/var/lib/libvirt/images"
+                    value={draft.dest}
+                    onChange={(e) => set({ dest: e.target.value })}
+                    onBlur={touch('dest')}
+                  />
+                )}
               </Field>
               <button type="button" ref={folderButton} className="align-end" onClick={() => void chooseFolder()}>
                 Choose folder…
@@ -297,7 +352,7 @@ export function BuilderView() {
 
         <fieldset>
           <legend>Priority</legend>
-          <Field id="priority" label="Priority (0–100)" hint="Higher runs first when jobs wait." errors={check.errors.priority}>
+          <Field id="priority" label="Priority (0–100)" hint="Higher runs first when jobs wait." errors={errors.priority}>
             {(c) => (
               <input
                 {...c}
@@ -307,12 +362,13 @@ export function BuilderView() {
                 step={1}
                 value={Number.isFinite(draft.priority) ? draft.priority : ''}
                 onChange={(e) => set({ priority: e.target.value === '' ? Number.NaN : Number(e.target.value) })}
+                onBlur={touch('priority')}
               />
             )}
           </Field>
         </fieldset>
 
-        <FieldErrors id="form-errors" errors={check.errors.form} />
+        <FieldErrors id="form-errors" errors={errors.form} />
         {!opAvail.enabled && opAvail.reason ? (
           <p className="reason" id="submit-reason">
             {operationLabel(draft.operation)} cannot be submitted: {opAvail.reason}
@@ -324,10 +380,20 @@ export function BuilderView() {
         ) : null}
         {submitError ? <ErrorBox error={submitError} title="Not submitted." /> : null}
         <div className="form-actions">
-          <button type="submit" className="primary" disabled={!check.spec || !opAvail.enabled || submitting} aria-describedby={!opAvail.enabled ? 'submit-reason' : undefined}>
+          <button
+            type="submit"
+            id="submit-button"
+            className="primary"
+            disabled={!opAvail.enabled || submitting}
+            aria-describedby={!opAvail.enabled ? 'submit-reason' : !check.spec && attempted ? 'submit-incomplete' : undefined}
+          >
             {submitting ? 'Submitting…' : submitLabel}
           </button>
-          {!check.spec ? <span className="muted">Complete the fields marked above.</span> : null}
+          {!check.spec && attempted ? (
+            <span className="muted" id="submit-incomplete" data-testid="submit-incomplete">
+              Not submitted: complete the fields marked above.
+            </span>
+          ) : null}
         </div>
       </form>
       <details className="spec-preview">

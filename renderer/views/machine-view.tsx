@@ -1,7 +1,7 @@
 /**
  * This machine: what it can do, each capability with its status and how to get what is
- * missing, and the operations, those that cannot run here (or are not in this version) shown
- * with the reason.
+ * missing, and the operations: those that cannot run here with the reason, those not in this
+ * version named on one line.
  */
 import { ErrorBox } from '../components/error-box';
 import { useActions, useApp } from '../hooks';
@@ -92,7 +92,7 @@ export function MachineView() {
                 </tr>
               </thead>
               <tbody>
-                {caps.operations.map((o) => (
+                {caps.operations.filter((o) => o.implemented).map((o) => (
                   <tr key={o.operation} className={o.runnable ? undefined : 'disabled'} aria-disabled={o.runnable ? undefined : true}>
                     <td>{operationLabel(o.operation)}</td>
                     <td>
@@ -105,6 +105,16 @@ export function MachineView() {
                 ))}
               </tbody>
             </table>
+            {caps.operations.some((o) => !o.implemented) ? (
+              <p className="muted later-ops" data-testid="later-operations">
+                Not in this version:{' '}
+                {caps.operations
+                  .filter((o) => !o.implemented)
+                  .map((o) => operationLabel(o.operation))
+                  .join(', ')}
+                .
+              </p>
+            ) : null}
           </section>
 
           <section aria-labelledby="caps-title">

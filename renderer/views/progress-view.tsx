@@ -1,6 +1,7 @@
 /**
  * Progress: every active and waiting job with its stage, bar, rate, ETA, elapsed time and log
- * tail, and a cancel; below, the jobs that finished recently. Each card selects only its own
+ * tail, and a cancel; below, the jobs that finished recently (a cancel in a neutral tone, a
+ * failure in red with its hint, an inspection with its findings by severity). Each card selects only its own
  * job, so a busy stream re-renders only the cards it touches.
  */
 import { useEffect, useRef } from 'react';
@@ -11,7 +12,9 @@ import { StateBadge } from '../components/state-badge';
 import { useNow } from '../components/use-now';
 import { useActions, useApp } from '../hooks';
 import { formatBytes, formatDuration, formatPercent, formatRate, formatTime, operationLabel } from '../lib/format';
-import { elapsedSeconds, isActiveState, isTerminalState, progressOrder } from '../lib/jobs';
+import { isActiveState, isTerminalState, jobElapsed, jobEnding, progressOrder } from '../lib/jobs';
+import { SEVERITIES, findingCounts, type SeverityCounts } from '../lib/report';
+import { jobCardId } from '../store/actions';
 import type { AppState } from '../store/types';
 
 const RECENT_MS = 30 * 60 * 1000;
@@ -38,25 +41,60 @@ function waitingText(j: JobSummary): string {
   return 'Being checked…';
 }
 
+const SEVERITY_WORDS: Record<keyof SeverityCounts, [string, string]> = { blocker: ['blocker', 'blockers'], warning: ['warning', 'warnings'], info: ['info', 'info'] };
+
+/** An inspection's findings by severity, in a line: "1 blocker · 2 warnings · 0 info". */
+function FindingCounts({ counts }: { counts: SeverityCounts }) {
+  const total = counts.blocker + counts.warning + counts.info;
+  return (
+    <p className="finding-counts" data-testid="finding-counts">
+      <span className="muted">Findings: </span>
+      {total === 0
+        ? 'none'
+        : SEVERITIES.map((sev) => (
+            <span key={sev} className={`badge${counts[sev] ? ` sev-${sev}` : ''}`} data-severity={sev}>
+              {counts[sev]} {SEVERITY_WORDS[sev][counts[sev] === 1 ? 0 : 1]}
+            </span>
+          ))}
+    </p>
+  );
+}
+
 export function JobCard({ id }: { id: string }) {
   const job = useApp((s) => s.jobs[id]);
   const logs = useApp((s) => s.logs[id]);
   const since = useApp((s) => s.runningSince[id]);
+  const detail = useApp((s) => s.details[id]);
   const focused = useApp((s) => s.focusJob === id);
   const actions = useActions();
   const active = job ? isActiveState(job.state) : false;
+  const terminal = job ? isTerminalState(job.state) : false;
   const now = useNow(active);
   const ref = useRef<HTMLLIElement>(null);
   useEffect(() => {
     if (focused) ref.current?.scrollIntoView({ block: 'nearest' });
   }, [focused]);
+  // A finished card reads its run time and findings from the stored detail (so they survive a
+  // reload): fetched once.
+  useEffect(() => {
+    if (terminal) actions.ensureDetail(id);
+  }, [terminal, id, actions]);
   if (!job) return null;
-  const terminal = isTerminalState(job.state);
   const p = job.last_progress;
   const titleId = `job-title-${id}`;
-  const elapsed = since ? (terminal ? elapsedSeconds(since, Date.parse(job.updated_at)) : elapsedSeconds(since, now)) : null;
+  const elapsed = jobElapsed({ job, runningSince: since, detail, now });
+  const ending = jobEnding(job);
+  const counts = job.operation === 'inspect' && job.state === 'COMPLETED' ? findingCounts(detail?.result?.payload) : null;
   return (
-    <li ref={ref} className={`job-card${focused ? ' focused' : ''}`} data-testid={`job-${id}`} data-state={job.state} aria-labelledby={titleId}>
+    <li
+      ref={ref}
+      id={jobCardId(id)}
+      tabIndex={-1}
+      className={`job-card${focused ? ' focused' : ''}`}
+      data-testid={`job-${id}`}
+      data-state={job.state}
+      aria-labelledby={titleId}
+    >
       <div className="job-head">
         <h3 id={titleId}>{job.title}</h3>
         <StateBadge state={job.state} />
@@ -100,7 +138,20 @@ export function JobCard({ id }: { id: string }) {
         <p className="muted">{waitingText(job)}</p>
       ) : null}
       {p?.message && !terminal ? <p className="muted">{p.message}</p> : null}
-      {terminal && job.state !== 'COMPLETED' && job.error ? <ErrorBox error={job.error} alert={false} /> : null}
+      {terminal && (!p || job.state !== 'COMPLETED') ? (
+        <p className="muted" data-testid="elapsed">
+          Ran for {formatDuration(elapsed)}
+        </p>
+      ) : null}
+      {ending?.tone === 'error' && job.error ? (
+        <ErrorBox error={job.error} alert={false} />
+      ) : ending && ending.tone !== 'ok' ? (
+        <div className={`ending ending-${ending.tone}`} data-testid="ending" data-tone={ending.tone}>
+          <p className="ending-text">{ending.text}</p>
+          {ending.hint ? <p className="ending-hint">{ending.hint}</p> : null}
+        </div>
+      ) : null}
+      {counts ? <FindingCounts counts={counts} /> : null}
       {logs?.length ? (
         <details className="log-tail" open={!terminal}>
           <summary>Log ({logs.length} latest)</summary>

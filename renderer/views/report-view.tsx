@@ -1,18 +1,18 @@
 /**
- * The inspection report: image and guest facts, findings grouped by severity with their
- * evidence, and each operation remediation turned into the job spec that carries it out on the
+ * The Reports list (completed inspections, paged from the worker, "Load more" for older ones)
+ * and the inspection report: a summary at the top (verdict, OS, counts, caveats), the findings
+ * grouped by severity with their evidence, then the guest and image facts. Each operation remediation is turned into the job spec that carries it out on the
  * converted copy, in one click (disabled, with the reason, while that operation is not
  * available). Read defensively: the report's shape is still growing.
  */
 import { useEffect, useState } from 'react';
-import { useShallow } from 'zustand/react/shallow';
 import type { Finding } from '../../shared/protocol';
 import { ErrorBox } from '../components/error-box';
 import { useActions, useApp } from '../hooks';
 import { availability } from '../lib/availability';
 import { formatBytes, formatTime, operationLabel } from '../lib/format';
 import { fixSpec } from '../lib/remediation';
-import { SEVERITY_LABELS, groupFindings, readReport, type Fact } from '../lib/report';
+import { SEVERITIES, SEVERITY_LABELS, groupFindings, readReport, reportSummary, type Fact, type ReportView as Report } from '../lib/report';
 import type { ConvertedOutputs } from '../store/actions';
 
 function Facts({ facts }: { facts: Fact[] }) {
@@ -131,31 +131,76 @@ function FindingCard({ finding, inspectJob, converted }: { finding: Finding; ins
 }
 
 function InspectionList() {
-  const ids = useApp(
-    useShallow((s) =>
-      Object.values(s.jobs)
-        .filter((j) => j.operation === 'inspect' && j.state === 'COMPLETED')
-        .sort((a, b) => b.updated_at.localeCompare(a.updated_at))
-        .slice(0, 20)
-        .map((j) => j.id),
-    ),
-  );
+  const list = useApp((s) => s.reports);
   const jobs = useApp((s) => s.jobs);
   const actions = useActions();
-  if (!ids.length) return <p className="muted">No finished inspection yet. Inspect a disk from New job.</p>;
+  useEffect(() => {
+    void actions.loadReports();
+  }, [actions]);
+  if (!list.loaded) return list.error ? <ErrorBox error={list.error} /> : <p className="muted">Loading…</p>;
+  if (!list.ids.length) return <p className="muted">No finished inspection yet. Inspect a disk from New job.</p>;
   return (
-    <ul className="plain-list">
-      {ids.map((id) => (
-        <li key={id}>
-          <button type="button" className="link-button" onClick={() => actions.navigate({ view: 'report', id })}>
-            {jobs[id]?.title}
-          </button>{' '}
-          <span className="muted">
-            {formatTime(jobs[id]?.updated_at)} · <code>{id}</code>
-          </span>
-        </li>
-      ))}
-    </ul>
+    <>
+      <p className="muted" data-testid="reports-count" aria-live="polite">
+        {list.ids.length} of {list.total} shown
+      </p>
+      <ul className="plain-list" data-testid="reports-list">
+        {list.ids.map((id) => (
+          <li key={id}>
+            <button type="button" className="link-button" onClick={() => actions.navigate({ view: 'report', id })}>
+              {jobs[id]?.title ?? id}
+            </button>{' '}
+            <span className="muted">
+              {formatTime(jobs[id]?.updated_at)} · <code>{id}</code>
+            </span>
+          </li>
+        ))}
+      </ul>
+      {list.error ? <ErrorBox error={list.error} /> : null}
+      {list.nextBefore ? (
+        <div className="reports-more">
+          <button type="button" onClick={() => void actions.loadReports(true)} disabled={list.loading}>
+            {list.loading ? 'Loading…' : 'Load more'}
+          </button>
+        </div>
+      ) : null}
+    </>
+  );
+}
+
+/** The top of a report: what it means for the move to KVM, the OS, the counts and what is not covered. */
+function Summary({ report }: { report: Report }) {
+  const sum = reportSummary(report);
+  return (
+    <section className={`report-summary tone-${sum.verdict.tone}`} aria-labelledby="summary-title" data-testid="report-summary">
+      <h2 id="summary-title">Summary</h2>
+      <p className="verdict" data-testid="verdict">
+        {sum.verdict.text}
+      </p>
+      <dl className="facts">
+        <div>
+          <dt>Operating system</dt>
+          <dd data-testid="summary-os">{sum.os}</dd>
+        </div>
+        <div>
+          <dt>Findings</dt>
+          <dd data-testid="summary-counts">
+            {SEVERITIES.map((sev) => `${sum.counts[sev]} ${SEVERITY_LABELS[sev].toLowerCase()}`).join(' · ')}
+          </dd>
+        </div>
+        <div>
+          <dt>Disks</dt>
+          <dd>{report.disks.length}</dd>
+        </div>
+      </dl>
+      {sum.caveats.length ? (
+        <ul className="caveats" data-testid="summary-caveats">
+          {sum.caveats.map((c) => (
+            <li key={c}>{c}</li>
+          ))}
+        </ul>
+      ) : null}
+    </section>
   );
 }
 
@@ -229,6 +274,27 @@ export function ReportView({ id }: { id: string | null }) {
       </div>
       {report ? (
         <>
+          <Summary report={report} />
+          <section aria-labelledby="findings-title">
+            <h2 id="findings-title">
+              Findings ({report.findings.length}
+              {groups.length ? `: ${groups.map((g) => `${g.findings.length} ${g.severity}`).join(', ')}` : ''})
+            </h2>
+            {report.unreadable ? <p className="reason">{report.unreadable} finding(s) could not be read by this version of the app.</p> : null}
+            {groups.length === 0 ? <p className="muted">No findings: nothing is expected to break on KVM.</p> : null}
+            {groups.map((g) => (
+              <section key={g.severity} aria-labelledby={`sev-${g.severity}`}>
+                <h3 id={`sev-${g.severity}`}>
+                  {SEVERITY_LABELS[g.severity]} ({g.findings.length})
+                </h3>
+                <ul className="findings">
+                  {g.findings.map((f) => (
+                    <FindingCard key={`${f.id}|${f.disk ?? ''}|${f.root ?? ''}`} finding={f} inspectJob={s.id} converted={converted} />
+                  ))}
+                </ul>
+              </section>
+            ))}
+          </section>
           <section aria-labelledby="guest-title">
             <h2 id="guest-title">Guest</h2>
             {!report.guest ? (
@@ -287,26 +353,6 @@ export function ReportView({ id }: { id: string | null }) {
                 <Facts facts={report.destination} />
               </>
             ) : null}
-          </section>
-          <section aria-labelledby="findings-title">
-            <h2 id="findings-title">
-              Findings ({report.findings.length}
-              {groups.length ? `: ${groups.map((g) => `${g.findings.length} ${g.severity}`).join(', ')}` : ''})
-            </h2>
-            {report.unreadable ? <p className="reason">{report.unreadable} finding(s) could not be read by this version of the app.</p> : null}
-            {groups.length === 0 ? <p className="muted">No findings: nothing is expected to break on KVM.</p> : null}
-            {groups.map((g) => (
-              <section key={g.severity} aria-labelledby={`sev-${g.severity}`}>
-                <h3 id={`sev-${g.severity}`}>
-                  {SEVERITY_LABELS[g.severity]} ({g.findings.length})
-                </h3>
-                <ul className="findings">
-                  {g.findings.map((f) => (
-                    <FindingCard key={`${f.id}|${f.disk ?? ''}|${f.root ?? ''}`} finding={f} inspectJob={s.id} converted={converted} />
-                  ))}
-                </ul>
-              </section>
-            ))}
           </section>
         </>
       ) : s.state === 'COMPLETED' ? (
