@@ -18,6 +18,7 @@ import type { JobStore } from '../store/store';
 import type { OperationContext, OperationOutput, OperationRegistry, ProgressUpdate } from '../engine/types';
 import { isSameProcessAlive, killGroup, processStartTime, runTool } from '../tools/spawn';
 import { RunnerLock } from './lock';
+import { listenDoorbell } from './doorbell';
 import type { CapabilityProvider } from './capability-provider';
 
 export interface RunnerOptions {
@@ -101,16 +102,23 @@ export class Runner {
     this.runnerId = this.store.registerRunner(process.pid, processStartTime(process.pid), hostname());
     this.recover();
     this.timer = setInterval(() => void this.tick(), this.opts.pollMs);
-    // A job submitted or cancelled through this process starts or stops at once; other
-    // processes' submissions are seen by the poll.
-    this.offWake = this.store.onWake(() => {
+    // A job submitted or cancelled through this process, or another that rings the doorbell,
+    // starts or stops at once; the poll is the safety net.
+    const nudge = () => {
       if (this.nudged || this.stopping) return;
       this.nudged = true;
       setImmediate(() => {
         this.nudged = false;
         void this.tick();
       });
-    });
+    };
+    const offStore = this.store.onWake(nudge);
+    // Other processes' submissions and cancels ring the doorbell (./doorbell).
+    const offBell = listenDoorbell(this.opts.dataDir, nudge);
+    this.offWake = () => {
+      offStore();
+      offBell();
+    };
     void this.tick();
   }
 

@@ -13,6 +13,7 @@ import { createService } from './service';
 import { createExtraService } from './service-extra';
 import { readSettings } from '../store/settings';
 import { Runner, type RunnerOptions } from './runner';
+import { ringDoorbell } from './doorbell';
 import { ensureDir, resolveScratchDir } from '../paths';
 
 export interface WorkerOptions {
@@ -62,6 +63,10 @@ export function openWorker(opts: WorkerOptions): Worker {
     ...createExtraService({ store, dataDir: opts.dataDir, scratchDir, roots: opts.roots ?? [], runnerConcurrency: () => worker.runner?.concurrency ?? null }),
   };
   const feed = new EventFeed(store);
+  // A submit or cancel made here wakes the runner of another process at once.
+  const offBell = store.onWake(() => {
+    if (!worker.runner) ringDoorbell(opts.dataDir);
+  });
   const worker: Worker = {
     dataDir: opts.dataDir,
     scratchDir,
@@ -85,6 +90,7 @@ export function openWorker(opts: WorkerOptions): Worker {
       return new Runner({ store, dataDir: opts.dataDir, scratchDir, operations, capabilities, ...opts.runner, concurrency: 1 }).recoverOnly();
     },
     async close() {
+      offBell();
       await worker.runner?.stop('worker closed');
       feed.close();
       store.close();

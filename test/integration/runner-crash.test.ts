@@ -170,6 +170,20 @@ describe('one runner per data folder', () => {
     expect(end.exitCode).toBe(0);
   });
 
+  it('a door in another process wakes the runner through the doorbell, without waiting for its poll', async () => {
+    // A poll of 10 minutes: only the doorbell can start and stop the job within the waits below.
+    const a = await runner({ H2K_TEST_ONLY_POLL_MS: '600000' });
+    expect(a.line).toMatch(/^ready \d+$/);
+    // The runner looked at the queue once on start; this job arrives after that.
+    const job = await dispatch(door.service, 'jobs.submit', { spec: spec({}, { test_sleep_s: '30' }) });
+    await waitFor(() => door.store.stateOf(job.id) === 'PROGRESSING', 'PROGRESSING, woken by the doorbell', 20_000);
+    expect(existsSync(join(data.path, 'runner.doorbell'))).toBe(true);
+    await dispatch(door.service, 'jobs.cancel', { id: job.id });
+    await waitFor(() => door.store.stateOf(job.id) === 'CANCELLED', 'CANCELLED, woken by the doorbell', 20_000);
+    a.child.kill('SIGTERM');
+    await a.child;
+  });
+
   it('a door in the same process as a runner sees the runner through worker.info', async () => {
     const a = await runner();
     const info = await dispatch(door.service, 'worker.info', {});
