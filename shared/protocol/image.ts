@@ -53,6 +53,12 @@ export const ImageFacts = z
     extents: z.array(Extent).describe('vmdk extents (files holding the data), in order'),
     encrypted: z.boolean(),
     dirty: z.boolean().describe('not cleanly shut down (qcow2 dirty flag, vhdx log to replay)'),
+    in_use: z
+      .boolean()
+      .default(false)
+      .describe(
+        'another process (a running VM, qemu-nbd, qemu-io) holds the image\'s QEMU write lock: `qemu-img info` without -U was refused, the facts were read with -U (force share). Reports made before this field existed read as false',
+      ),
     integrity: Integrity,
     measure: z.object({ qcow2: Measure, raw: Measure }).nullable(),
     notes: z.array(z.string()).describe('things worth knowing that are not errors'),

@@ -13,6 +13,7 @@ import { ImageFormat as ImageFormatSchema } from '../../../shared/protocol';
 import { WorkerError } from '../../../shared/errors';
 import { parseVmdkDescriptor, sniff, sniffFile, vhdxSubformat, type Sniffed } from './magic';
 import { checkLayoutTruncation } from './layout';
+import { qemuImgInfoLockAware } from './lock';
 import type { PackageDisk } from '../ova/package';
 import { displayOf, qemuSourceOf } from '../ova/source';
 import { firstLines, qemuImgCheck, qemuImgInfo, qemuImgMeasure, type QemuImageInfo, type Run } from '../../tools/qemu-img';
@@ -199,7 +200,8 @@ async function checkAndMeasure(
  * Probe one disk image. Throws WorkerError for what makes the image unusable: source_missing,
  * source_unreadable, not_an_image, image_encrypted, extent_missing, backing_missing,
  * backing_refused, image_truncated, image_corrupt, tool_missing. Everything else (leaks, a
- * dirty flag, snapshots) is reported in the facts.
+ * dirty flag, snapshots, `in_use`: another process holds the image's write lock, see lock.ts)
+ * is reported in the facts.
  */
 export async function probeImage(run: Run, path: string, opts: ProbeOptions = {}): Promise<ImageFacts> {
   const sniffed = await determineFormat(path);
@@ -223,18 +225,21 @@ export async function probeImage(run: Run, path: string, opts: ProbeOptions = {}
 
   // info (then the backing chain), check and measure only read: run them side by side. When
   // info fails its error is the more precise, so it wins over check's.
+  // info first WITHOUT -U: a lock held by another process (a running VM) means the disk is in
+  // use (lock.ts); it is then read with -U, and the facts say so.
   const infoAndChain = (async () => {
-    const info = await qemuImgInfo(run, path, format);
+    const { info, in_use, lock_detail } = await qemuImgInfoLockAware(run, path, format);
     const fsData = info['format-specific']?.data;
     if (Boolean(info.encrypted) || Boolean(fsData?.encrypt)) throw new WorkerError('image_encrypted', { detail: path });
-    return { info, chain: await walkBackingChain(run, path, info) };
+    return { info, in_use, lock_detail, chain: await walkBackingChain(run, path, info) };
   })();
   const virtualSize = infoAndChain.then((x) => x.info['virtual-size']);
   virtualSize.catch(() => undefined); // its failure is infoAndChain's, reported below
   const [ic, cmr] = await Promise.allSettled([infoAndChain, checkAndMeasure(run, path, path, format, opts, virtualSize)]);
   if (ic.status === 'rejected') throw ic.reason;
   if (cmr.status === 'rejected') throw cmr.reason;
-  const { info, chain: backing_chain } = ic.value;
+  const { info, in_use, lock_detail, chain: backing_chain } = ic.value;
+  if (lock_detail) notes.push(`in use by another process: ${lock_detail}; the facts may change while it writes`);
   const cm = cmr.value;
   const fsData = info['format-specific']?.data;
   const encrypted = false; // an encrypted image was refused above
@@ -270,6 +275,7 @@ export async function probeImage(run: Run, path: string, opts: ProbeOptions = {}
     extents,
     encrypted,
     dirty,
+    in_use,
     integrity,
     measure,
     notes,
@@ -371,6 +377,8 @@ export async function probePackageDisk(run: Run, disk: PackageDisk, opts: ProbeO
     extents,
     encrypted: false,
     dirty: Boolean(info['dirty-flag']) || cm.dirty,
+    // Read in place from the archive (a json: spec over the .ova): no VM runs on a package member.
+    in_use: false,
     integrity: cm.integrity,
     measure: cm.measure,
     notes: [...cm.notes, ...notes],

@@ -131,6 +131,26 @@ export const RULES: readonly Rule[] = [
     remediation: { kind: 'manual', summary: 'Check the file.', steps: ['Read the error detail; check permissions and that the file is complete.', 'Inspect again.'] },
   },
   {
+    id: 'image-in-use',
+    scope: 'disk',
+    severity: 'blocker',
+    title: 'The disk is in use by another process (a running VM holds its lock)',
+    check: (d) => {
+      if (!d.image?.in_use) return null;
+      // The image layer's note says how it is known (qemu-img's refusal, or the /proc/locks line).
+      const how = d.image.notes.find((n) => n.startsWith('in use by another process: '));
+      return { evidence: [{ kind: 'fact', file: d.image.path, text: how ?? 'in use by another process (a running VM, qemu-nbd, qemu-io holds its write lock)' }] };
+    },
+    remediation: {
+      kind: 'manual',
+      summary: 'Shut the VM down / stop the process before converting.',
+      steps: [
+        'Shut the VM down from inside the guest (not suspend), or stop the process that has the disk open (`fuser -v DISK` or `lsof DISK` names it).',
+        'A disk copied while it is written is inconsistent: convert only once nothing holds it, then inspect again.',
+      ],
+    },
+  },
+  {
     id: 'image-not-clean',
     scope: 'disk',
     severity: 'warning',

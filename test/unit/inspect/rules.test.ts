@@ -241,6 +241,20 @@ describe('one fact changed from a captured report', () => {
     expect(byId(run(c), 'image-has-snapshots').severity).toBe('info');
   });
 
+  it('a disk in use by another process (its QEMU write lock held) → image-in-use, manual, blocker', () => {
+    const c = clone(debian);
+    expect(c.disks[0]!.image!.in_use).toBe(false); // captured before the field existed: parsed as false
+    expect(ids(run(c))).not.toContain('image-in-use');
+    c.disks[0]!.image!.in_use = true;
+    const x = byId(run(c), 'image-in-use');
+    expect(x).toMatchObject({ severity: 'blocker', disk: 'disk-1', remediation: { kind: 'manual', summary: 'Shut the VM down / stop the process before converting.' } });
+    expect(x.evidence).toEqual([{ kind: 'fact', file: c.disks[0]!.image!.path, text: 'in use by another process (a running VM, qemu-nbd, qemu-io holds its write lock)' }]);
+    // The image layer's note, when there is one, is the evidence (how it is known).
+    const note = "in use by another process: qemu-img info without -U was refused (qemu-img: Could not open '/vms/a.qcow2': Failed to get shared \"write\" lock Is another process using the image [/vms/a.qcow2]?); read with -U (force share); the facts may change while it writes";
+    c.disks[0]!.image!.notes.push(note);
+    expect(byId(run(c), 'image-in-use').evidence).toEqual([{ kind: 'fact', file: c.disks[0]!.image!.path, text: note }]);
+  });
+
   it('not enough space at the destination', () => {
     const c = clone(debian);
     c.destination = { path: '/srv/vms', free_bytes: 1000, required_bytes: 449052672, enough: false };
