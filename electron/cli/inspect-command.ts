@@ -18,6 +18,9 @@ import type { Finding, InspectionReport, JobDetail, JobSpecInput } from '../../s
 import { InspectionReport as InspectionReportSchema, isTerminal } from '../../shared/protocol';
 import { formatError } from '../../shared/errors';
 import { formatBytes, formatDuration } from '../../shared/format';
+import { implementedOperations } from '../engine/ops';
+import { osDisplayName } from '../engine/guest/os-name';
+import { formatFindingCounts } from '../engine/rules/engine';
 import { EXIT, exitCodeForState, waitForJob, type CliContext } from './main';
 
 type InspectInput = Extract<JobSpecInput, { operation: 'inspect' }>;
@@ -56,21 +59,33 @@ export function buildInspectSpec(paths: string[], o: InspectCliOptions, cwd = pr
 
 const SEVERITY_ORDER: Record<Finding['severity'], number> = { blocker: 0, warning: 1, info: 2 };
 
-function renderFinding(f: Finding): string[] {
+function renderFinding(f: Finding, implemented: ReadonlySet<string>): string[] {
   const out = [`  [${f.severity.toUpperCase()}] ${f.id}: ${f.title}${f.disk ? `  (${f.disk})` : ''}${f.root ? `  (${f.root})` : ''}`];
-  for (const e of f.evidence.slice(0, 8)) out.push(`      ${e.file ? `${e.file}${e.line ? `:${e.line}` : ''}: ` : ''}${e.text.trim()}`);
+  for (const e of f.evidence.slice(0, 8)) {
+    // Multi-line evidence (qemu-img check's lines) stays indented under its finding.
+    out.push(`      ${e.file ? `${e.file}${e.line ? `:${e.line}` : ''}: ` : ''}${e.text.trim().split('\n').join('\n        ')}`);
+  }
   if (f.evidence.length > 8) out.push(`      … ${f.evidence.length - 8} more`);
   const r = f.remediation;
-  if (r.kind === 'operation') out.push(`    fix: ${r.operation} ${JSON.stringify(r.params)} on the converted copy — ${r.summary}`);
-  else {
+  if (r.kind === 'operation') {
+    const later = implemented.has(r.operation) ? '' : `  (${r.operation} — not in this version)`;
+    out.push(`    fix: ${r.operation} ${JSON.stringify(r.params)} on the converted copy — ${r.summary}${later}`);
+  } else {
     out.push(`    fix (manual): ${r.summary}`);
     for (const s of r.steps) out.push(`      - ${s}`);
   }
   return out;
 }
 
-/** The human report. Pure. */
-export function renderInspectionReport(r: InspectionReport): string {
+/**
+ * The human report: target, packages, disks, guest, findings (blockers first, each with its
+ * evidence and fix), the time taken, and last the counts ("3 blockers, 5 warnings, 2 info").
+ * A disk's error detail (qemu-img's lines) is printed once, in its finding's evidence. A fix
+ * whose operation is not in `implemented` (the worker's operation registry,
+ * electron/engine/ops: a repair that would end `not_implemented`) is marked
+ * "(offline_fix — not in this version)". Pure.
+ */
+export function renderInspectionReport(r: InspectionReport, implemented: ReadonlySet<string> = implementedOperations()): string {
   const out: string[] = [];
   out.push(`Target: ${r.target.disk_bus}, ${r.target.firmware}`);
   for (const p of r.packages) {
@@ -85,15 +100,15 @@ export function renderInspectionReport(r: InspectionReport): string {
     const src = d.source.kind === 'file' ? d.source.path : `${d.source.package} [${d.source.member}]`;
     if (d.image) {
       const i = d.image;
-      out.push(`  ${d.disk_id}${d.guest_device ? ` (${d.guest_device})` : ''}  ${src}`);
+      out.push(`  ${d.disk_id}${d.guest_device ? ` (${d.guest_device})` : ''}  ${src}${i.in_use ? '  IN USE by another process' : ''}`);
       out.push(`    ${i.format}${i.subformat ? ` ${i.subformat}` : ''}, ${formatBytes(i.virtual_size)} virtual (${i.virtual_size} bytes), ${formatBytes(i.actual_size)} allocated${i.backing_chain.length ? `, backing: ${i.backing_chain.map((b) => b.path).join(' → ')}` : ''}`);
       if (i.measure) out.push(`    a qcow2 copy needs ${formatBytes(i.measure.qcow2.required_bytes)}`);
-    } else out.push(`  ${d.disk_id}  ${src}\n    UNUSABLE: ${d.error ? formatError(d.error).split('\n').join('\n    ') : ''}`);
+    } else out.push(`  ${d.disk_id}  ${src}`, `    UNUSABLE: ${d.error ? `${d.error.message} [${d.error.code}]` : ''} (the detail and what to do: its finding below)`);
   }
   const g = r.guest;
   out.push(`Guest: ${g.status}${g.reason ? ` — ${g.reason}` : ''}${g.appliance ? ` (appliance ${g.appliance.accelerator ?? ''} started in ${formatDuration(g.appliance.start_seconds)})` : ''}`);
   for (const root of g.roots) {
-    out.push(`  ${root.root}: ${root.product_name ?? root.type} (${root.distro ?? '?'} ${root.major_version ?? '?'}.${root.minor_version ?? '?'}, ${root.arch ?? '?'}), hostname ${root.hostname ?? '?'}`);
+    out.push(`  ${root.root}: ${osDisplayName(root)} (${root.distro ?? '?'} ${root.major_version ?? '?'}.${root.minor_version ?? '?'}, ${root.arch ?? '?'}), hostname ${root.hostname ?? '?'}`);
     out.push(`    firmware ${root.firmware.kind}, bootloader ${root.bootloader.kind}, ${root.kernels.length} kernel(s), packages ${root.package_format ?? '?'}/${root.package_management ?? '?'}${root.selinux.mode ? `, SELinux ${root.selinux.mode}` : ''}`);
     for (const k of root.kernels) {
       const d = k.initramfs?.drivers;
@@ -103,9 +118,10 @@ export function renderInspectionReport(r: InspectionReport): string {
   }
   if (g.multiboot) out.push('  several operating systems: each is reported; repairs must name the one to change');
   if (r.destination) out.push(`Destination ${r.destination.path}: ${formatBytes(r.destination.free_bytes)} free, ${formatBytes(r.destination.required_bytes)} needed`);
-  out.push(`Findings: ${r.summary.blockers} blocker(s), ${r.summary.warnings} warning(s), ${r.summary.infos} note(s)`);
-  for (const f of [...r.findings].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity])) out.push(...renderFinding(f));
+  out.push(r.findings.length ? 'Findings' : 'Findings: none');
+  for (const f of [...r.findings].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity])) out.push(...renderFinding(f, implemented));
   out.push(`Took ${formatDuration(r.timings.total_s)} (image ${formatDuration(r.timings.image_s)}${r.timings.guest_s !== null ? `, guest ${formatDuration(r.timings.guest_s)}` : ''})`);
+  out.push(formatFindingCounts(r.summary));
   return out.join('\n');
 }
 
@@ -146,7 +162,8 @@ export function registerInspectCommand(program: Command, ctxOf: (cmd: Command) =
       }
       ctx.out(ctx.json ? JSON.stringify(report, null, 2) : renderInspectionReport(report));
       const unusable = report.disks.filter((d) => d.error);
-      for (const d of unusable) ctx.err(`${d.disk_id}: ${formatError(d.error!)}`);
+      // One line per unusable disk: its detail is printed once, in the report (or the JSON).
+      for (const d of unusable) ctx.err(`${d.disk_id}: ${d.error!.code}: ${d.error!.message}`);
       ctx.setExit(unusable.length ? EXIT.failed : EXIT.ok);
     });
 }

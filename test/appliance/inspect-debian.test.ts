@@ -162,6 +162,11 @@ describe('Debian 12 VMware guest', () => {
       // Stored progress is throttled (about 10 a second); steps of a second or more always show.
       expect(stages).toEqual(expect.arrayContaining(['image', 'appliance-start', 'guest-inspect', 'done']));
       expect(stages.indexOf('appliance-start')).toBeLessThan(stages.indexOf('guest-inspect'));
+      // The OS by its name (libguestfs' product name for Debian is the bare /etc/debian_version).
+      const messages = events.flatMap((e) => (e.type === 'progress' && e.message ? [e.message] : []));
+      expect(messages.filter((m) => /^(mounting|reading) /.test(m)).length).toBeGreaterThan(0);
+      expect(messages.filter((m) => /^(mounting|reading) /.test(m) && !/^(mounting|reading) Debian GNU\/Linux 12$/.test(m))).toEqual([]);
+      expect(events.flatMap((e) => (e.type === 'log' && e.source === 'guestfish' ? [e.message] : []))).toContain('guest: /dev/sda1 Debian GNU/Linux 12');
       const procs = processesOf(w, job!.id);
       expect(procs.filter((p) => p.command === 'guestfish')).toHaveLength(1);
       expect(procs.filter((p) => p.ended_at === null)).toEqual([]);

@@ -22,6 +22,7 @@ import { num, parsePairs, parseRecord, parseStructList, parseString } from './gf
 import { collectLinux } from './linux';
 import { linesOf, type GuestfishSession, type SessionRun } from './session';
 import { collectWindows } from './windows';
+import { osDisplayName } from './os-name';
 
 export interface CollectOptions {
   s: GuestfishSession;
@@ -350,11 +351,13 @@ export async function collectGuest(o: CollectOptions): Promise<Pick<GuestFacts, 
     const base = 0.45 + (0.5 * ri) / rootDevs.length;
     const span = 0.5 / rootDevs.length;
     const basics = await rootBasics(s, root);
+    // "Debian GNU/Linux 12", not libguestfs' product name "12.5"; the device too when there are several roots.
+    const osLabel = `${osDisplayName(basics)}${rootDevs.length > 1 ? ` on ${root}` : ''}`;
     const mpReply = await s.call('inspect-get-mountpoints', [root]);
     const mps = (mpReply.ok ? parsePairs(mpReply.out) : [['/', root] as [string, string]]).sort((a, b) => a[0].split('/').length - b[0].split('/').length || a[0].length - b[0].length);
     await s.call('umount-all');
     const mountpoints: OsRoot['mountpoints'] = [];
-    o.progress('guest-mount', base, `mounting ${basics.product_name ?? root}`);
+    o.progress('guest-mount', base, `mounting ${osLabel}`);
     for (const [mp, dev] of mps) {
       const m = await s.call('mount-ro', [dev, mp]);
       mountpoints.push({ mountpoint: mp, device: dev, mounted: m.ok, error: m.ok ? null : m.error });
@@ -393,7 +396,7 @@ export async function collectGuest(o: CollectOptions): Promise<Pick<GuestFacts, 
       notes: rootNotes,
     };
     if (basics.type === 'linux') {
-      o.progress('guest-read', base + span * 0.1, `reading ${basics.product_name ?? root}`);
+      o.progress('guest-read', base + span * 0.1, `reading ${osLabel}`);
       const lx = await collectLinux({
         s,
         run: o.run,
@@ -421,7 +424,7 @@ export async function collectGuest(o: CollectOptions): Promise<Pick<GuestFacts, 
         windows: false,
       });
     } else if (basics.type === 'windows') {
-      o.progress('guest-read', base + span * 0.1, `reading ${basics.product_name ?? root}`);
+      o.progress('guest-read', base + span * 0.1, `reading ${osLabel}`);
       rootOs.windows = await collectWindows(s, root, mountErrors.get(root) ?? null);
       rootOs.bootloader.kind = 'windows_bootmgr';
       const names = apps.names ? [...apps.names] : [];

@@ -87,3 +87,12 @@ export function summarize(findings: readonly Finding[]): InspectionReport['summa
     infos: findings.filter((f) => f.severity === 'info').length,
   };
 }
+
+/**
+ * The counts in words, as the CLI's summary ends and the `done` progress says them:
+ * "3 blockers, 5 warnings, 2 info" ("1 blocker, 1 warning, 0 info"; info has no plural). Pure.
+ */
+export function formatFindingCounts(summary: InspectionReport['summary']): string {
+  const n = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
+  return `${n(summary.blockers, 'blocker')}, ${n(summary.warnings, 'warning')}, ${summary.infos} info`;
+}

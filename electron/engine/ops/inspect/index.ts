@@ -15,15 +15,16 @@
  * backing_missing, backing_refused, image_encrypted) is a diagnosis, not a failure: its
  * DiskReport carries the error, a blocker finding says what to do, the guest part is skipped.
  */
-import { stat, statfs } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { readdir, stat, statfs } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { DiskReport, ImageFacts, InspectSpec, PackageReport } from '../../../../shared/protocol';
 import { InspectionReport } from '../../../../shared/protocol';
 import { WorkerError, toErrorInfo, type ErrorCode } from '../../../../shared/errors';
 import { formatBytes } from '../../../../shared/format';
 import { probeImage, probePackageDisk } from '../../image/facts';
 import { openPackage, type OvfPackage } from '../../ova/package';
-import { evaluateRules, summarize } from '../../rules/engine';
+import { evaluateRules, formatFindingCounts, summarize } from '../../rules/engine';
+import { osDisplayName } from '../../guest/os-name';
 import type { ToolRun } from '../../../tools/spawn';
 import type { OperationContext, OperationOutput } from '../../types';
 import { applianceUnavailable, emptyGuest, inspectGuest, type DriveSpec, type GuestDrive } from './guest';
@@ -31,11 +32,26 @@ import { applianceUnavailable, emptyGuest, inspectGuest, type DriveSpec, type Gu
 /** Disk-level errors: the image exists but is damaged or unusable; reported, not thrown. */
 export const DISK_LEVEL_ERRORS: ReadonlySet<ErrorCode> = new Set(['image_truncated', 'image_corrupt', 'extent_missing', 'backing_missing', 'backing_refused', 'image_encrypted']);
 
-/** An .ova or .ovf file, or a folder (an unpacked package). */
+/**
+ * Whether an input is a package: an .ova or .ovf file, or a folder holding exactly one .ovf (an
+ * unpacked package, opened through that .ovf). Anything else is a disk for probeImage. A folder
+ * without exactly one .ovf is no disk and no package: throws WorkerError `not_an_image`, its
+ * detail naming the folder and the .ovf files found (several: pick one).
+ */
 export async function isPackageInput(path: string): Promise<boolean> {
   if (/\.(ova|ovf)$/i.test(path)) return true;
   const st = await stat(path).catch(() => null);
-  return st?.isDirectory() ?? false;
+  if (!st?.isDirectory()) return false;
+  const ovfs = (await readdir(path).catch(() => [] as string[])).filter((n) => /\.ovf$/i.test(n)).sort();
+  if (ovfs.length === 1) return true;
+  throw new WorkerError('not_an_image', {
+    message: 'A folder is not a disk image.',
+    detail:
+      ovfs.length === 0
+        ? `${path} is a folder, not a disk image (and it holds no .ovf descriptor)`
+        : `${path} is a folder, not a disk image, and it holds ${ovfs.length} .ovf descriptors (${ovfs.join(', ')}): which VM is meant is not clear`,
+    hint: ovfs.length === 0 ? 'Give the disk files inside the folder (e.g. web01.vmdk), or the .ova/.ovf of the VM.' : `Give the .ovf of the VM itself, e.g. ${join(path, ovfs[0]!)}.`,
+  });
 }
 
 /** PackageReport of an opened package. */
@@ -75,6 +91,7 @@ function describe(f: ImageFacts): string {
   if (f.backing_chain.length) parts.push(`backing chain of ${f.backing_chain.length}`);
   if (f.extents.length > 1) parts.push(`${f.extents.length} extents`);
   if (f.dirty) parts.push('DIRTY');
+  if (f.in_use) parts.push('IN USE by another process');
   if (f.integrity.checked) parts.push(f.integrity.ok ? 'check ok' : 'check FAILED');
   if (f.measure) parts.push(`qcow2 copy needs ${formatBytes(f.measure.qcow2.required_bytes)}`);
   return parts.join(', ');
@@ -102,7 +119,8 @@ export async function inspectOperation(ctx: OperationContext<InspectSpec>): Prom
       disks.push({ disk_id, ...d });
       if (drive) drives.push({ disk_id, ...drive });
       if (d.image) ctx.log('info', `${disk_id} ${d.source.kind === 'file' ? d.source.path : `${d.source.package} [${d.source.member}]`}: ${describe(d.image)}`, 'image');
-      else if (d.error) ctx.log('warn', `${disk_id}: ${d.error.code}: ${d.error.message} ${d.error.detail ?? ''}`.trim(), 'image');
+      // The detail (qemu-img check's lines, maybe hundreds) is in the report, printed once there.
+      else if (d.error) ctx.log('warn', `${disk_id}: ${d.error.code}: ${d.error.message} (the detail is in the report)`, 'image');
     };
     const guarded = async <T>(f: () => Promise<T>): Promise<{ value: T } | { error: ReturnType<typeof toErrorInfo> }> => {
       try {
@@ -167,7 +185,7 @@ export async function inspectOperation(ctx: OperationContext<InspectSpec>): Prom
     const d = disks.find((x) => x.disk_id === dev.disk_id);
     if (d) d.guest_device = dev.device;
   });
-  if (guest.status === 'inspected') ctx.log('info', `guest: ${guest.roots.length ? guest.roots.map((r) => `${r.root} ${r.product_name ?? r.type}`).join('; ') : 'no operating system'}`, 'guestfish');
+  if (guest.status === 'inspected') ctx.log('info', `guest: ${guest.roots.length ? guest.roots.map((r) => `${r.root} ${osDisplayName(r)}`).join('; ') : 'no operating system'}`, 'guestfish');
   else ctx.log(guest.status === 'skipped' ? 'info' : 'warn', `guest not inspected: ${guest.reason}`, 'guestfish');
 
   // --- 4. rules ---------------------------------------------------------------------------------------
@@ -182,7 +200,7 @@ export async function inspectOperation(ctx: OperationContext<InspectSpec>): Prom
     summary: summarize(findings),
     timings: { image_s: imageS, appliance_start_s: guest.appliance?.start_seconds ?? null, guest_s: guestS, total_s: secs(t0) },
   });
-  ctx.progress({ stage: 'done', percent: 100, message: `${report.summary.blockers} blocker(s), ${report.summary.warnings} warning(s), ${report.summary.infos} note(s)` });
+  ctx.progress({ stage: 'done', percent: 100, message: formatFindingCounts(report.summary) });
   const stages: Record<string, number> = { image: imageS };
   if (guestS !== null) stages.guest = guestS;
   if (guest.appliance) stages.appliance_start = guest.appliance.start_seconds;
