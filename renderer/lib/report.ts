@@ -171,19 +171,52 @@ function rootFacts(r: Record<string, unknown>): Fact[] {
   ];
 }
 
-const DISTRO_NAMES: Record<string, string> = { rhel: 'RHEL', centos: 'CentOS', sles: 'SLES', opensuse: 'openSUSE', ubuntu: 'Ubuntu', debian: 'Debian', fedora: 'Fedora', windows: 'Windows' };
+/**
+ * libguestfs distro ids → names, as the worker's progress messages and CLI say them
+ * (electron/engine/guest/os-name.ts; the renderer cannot import the engine).
+ */
+const DISTRO_NAMES: Readonly<Record<string, string>> = {
+  almalinux: 'AlmaLinux',
+  alpinelinux: 'Alpine Linux',
+  altlinux: 'ALT Linux',
+  archlinux: 'Arch Linux',
+  centos: 'CentOS',
+  circle: 'Circle Linux',
+  coreos: 'CoreOS',
+  debian: 'Debian GNU/Linux',
+  fedora: 'Fedora',
+  freebsd: 'FreeBSD',
+  gentoo: 'Gentoo',
+  kalilinux: 'Kali Linux',
+  linuxmint: 'Linux Mint',
+  mageia: 'Mageia',
+  netbsd: 'NetBSD',
+  openbsd: 'OpenBSD',
+  openeuler: 'openEuler',
+  opensuse: 'openSUSE',
+  oraclelinux: 'Oracle Linux',
+  rhel: 'Red Hat Enterprise Linux',
+  rocky: 'Rocky Linux',
+  scientificlinux: 'Scientific Linux',
+  sles: 'SUSE Linux Enterprise Server',
+  ubuntu: 'Ubuntu',
+  voidlinux: 'Void Linux',
+  windows: 'Windows',
+};
 
 /**
- * An OS root in a few words: its product name (or distro and version) and architecture. A
- * product name without a letter (Debian's is its version, "12.5") says less than the distro.
+ * An OS root in a few words, named as the worker names it: the product name when it is a name
+ * (has a letter; Debian's is its bare version, "12.5"), else the distribution's name with the
+ * major version ("Debian GNU/Linux 12"); then the architecture. Null when nothing names it.
  */
 export function osName(r: Record<string, unknown>): string | null {
-  const version = [r.major_version, r.minor_version].every((v) => typeof v === 'number') ? `${String(r.major_version)}.${String(r.minor_version)}` : str(r.major_version);
-  const product = str(r.product_name);
-  const distro = str(r.distro) ?? str(r.os) ?? str(r.type);
-  const distroName = distro ? (DISTRO_NAMES[distro.toLowerCase()] ?? distro.charAt(0).toUpperCase() + distro.slice(1)) : null;
-  const name = product && /[a-z]/i.test(product) ? product : [distroName, version ?? product].filter(Boolean).join(' ') || null;
-  if (!name) return null;
+  const product = str(r.product_name)?.trim() ?? '';
+  const distro = str(r.distro) ?? str(r.os);
+  const type = str(r.type);
+  const base = /[a-z]/i.test(product) && product.toLowerCase() !== 'unknown' ? product : (distro ? (DISTRO_NAMES[distro] ?? distro) : type && type !== 'unknown' ? type : null);
+  if (!base) return null;
+  const major = base === product ? null : str(r.major_version);
+  const name = major ? `${base} ${major}` : base;
   const arch = str(r.arch);
   return arch ? `${name}, ${arch}` : name;
 }
@@ -266,6 +299,17 @@ export function findingCounts(payload: unknown): SeverityCounts | null {
     if (sev === 'blocker' || sev === 'warning' || sev === 'info') counts[sev]++;
   }
   return counts;
+}
+
+/** A count of findings of one severity in words: "1 blocker", "2 warnings", "3 info". */
+export function severityCount(severity: Severity, n: number): string {
+  const words: Record<Severity, [string, string]> = { blocker: ['blocker', 'blockers'], warning: ['warning', 'warnings'], info: ['info', 'info'] };
+  return `${n} ${words[severity][n === 1 ? 0 : 1]}`;
+}
+
+/** Counts by severity in a line: "1 blocker · 2 warnings · 0 info". */
+export function countsText(counts: SeverityCounts): string {
+  return SEVERITIES.map((s) => severityCount(s, counts[s])).join(' · ');
 }
 
 /** The top of a report: counts by severity, the guest's OS, and what it means for the move to KVM. */

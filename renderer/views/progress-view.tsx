@@ -4,7 +4,7 @@
  * failure in red with its hint, an inspection with its findings by severity). Each card selects only its own
  * job, so a busy stream re-renders only the cards it touches.
  */
-import { useEffect, useRef } from 'react';
+import { Fragment, useEffect, useLayoutEffect, useRef } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { JobSummary } from '../../shared/protocol';
 import { ErrorBox } from '../components/error-box';
@@ -13,7 +13,7 @@ import { useNow } from '../components/use-now';
 import { useActions, useApp } from '../hooks';
 import { formatBytes, formatDuration, formatPercent, formatRate, formatTime, operationLabel } from '../lib/format';
 import { isActiveState, isTerminalState, jobElapsed, jobEnding, progressOrder } from '../lib/jobs';
-import { SEVERITIES, findingCounts, type SeverityCounts } from '../lib/report';
+import { SEVERITIES, findingCounts, severityCount, type SeverityCounts } from '../lib/report';
 import { jobCardId } from '../store/actions';
 import type { AppState } from '../store/types';
 
@@ -41,8 +41,6 @@ function waitingText(j: JobSummary): string {
   return 'Being checked…';
 }
 
-const SEVERITY_WORDS: Record<keyof SeverityCounts, [string, string]> = { blocker: ['blocker', 'blockers'], warning: ['warning', 'warnings'], info: ['info', 'info'] };
-
 /** An inspection's findings by severity, in a line: "1 blocker · 2 warnings · 0 info". */
 function FindingCounts({ counts }: { counts: SeverityCounts }) {
   const total = counts.blocker + counts.warning + counts.info;
@@ -51,14 +49,23 @@ function FindingCounts({ counts }: { counts: SeverityCounts }) {
       <span className="muted">Findings: </span>
       {total === 0
         ? 'none'
-        : SEVERITIES.map((sev) => (
-            <span key={sev} className={`badge${counts[sev] ? ` sev-${sev}` : ''}`} data-severity={sev}>
-              {counts[sev]} {SEVERITY_WORDS[sev][counts[sev] === 1 ? 0 : 1]}
-            </span>
+        : SEVERITIES.map((sev, i) => (
+            <Fragment key={sev}>
+              {i ? ' ' : null}
+              <span className={`badge${counts[sev] ? ` sev-${sev}` : ''}`} data-severity={sev}>
+                {severityCount(sev, counts[sev])}
+              </span>
+            </Fragment>
           ))}
     </p>
   );
 }
+
+/**
+ * A card that had focus when its job moved between the lists (it ended: a new element in the
+ * other list) takes focus back, so keyboard users are not dropped at the top of the page.
+ */
+let refocusCard: string | null = null;
 
 export function JobCard({ id }: { id: string }) {
   const job = useApp((s) => s.jobs[id]);
@@ -74,6 +81,17 @@ export function JobCard({ id }: { id: string }) {
   useEffect(() => {
     if (focused) ref.current?.scrollIntoView({ block: 'nearest' });
   }, [focused]);
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (el && refocusCard === id) {
+      refocusCard = null;
+      el.focus();
+    }
+    return () => {
+      // Runs before the element leaves the page, while it still holds focus.
+      if (el?.contains(document.activeElement)) refocusCard = id;
+    };
+  }, [id, job === undefined]);
   // A finished card reads its run time and findings from the stored detail (so they survive a
   // reload): fetched once.
   useEffect(() => {

@@ -12,7 +12,7 @@ import { useActions, useApp } from '../hooks';
 import { availability } from '../lib/availability';
 import { formatBytes, formatTime, operationLabel } from '../lib/format';
 import { fixSpec } from '../lib/remediation';
-import { SEVERITIES, SEVERITY_LABELS, groupFindings, readReport, reportSummary, type Fact, type ReportView as Report } from '../lib/report';
+import { SEVERITY_LABELS, countsText, groupFindings, readReport, reportSummary, type Fact, type ReportView as Report } from '../lib/report';
 import type { ConvertedOutputs } from '../store/actions';
 
 function Facts({ facts }: { facts: Fact[] }) {
@@ -185,7 +185,7 @@ function Summary({ report }: { report: Report }) {
         <div>
           <dt>Findings</dt>
           <dd data-testid="summary-counts">
-            {SEVERITIES.map((sev) => `${sum.counts[sev]} ${SEVERITY_LABELS[sev].toLowerCase()}`).join(' · ')}
+            {countsText(sum.counts)}
           </dd>
         </div>
         <div>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Finding } from '../../../shared/protocol';
-import { findingCounts, osName, readReport, reportSummary } from '../../../renderer/lib/report';
+import { countsText, findingCounts, osName, readReport, reportSummary, severityCount } from '../../../renderer/lib/report';
 
 const finding = (id: string, severity: Finding['severity']): Finding => ({
   id,
@@ -14,17 +14,19 @@ const debianRoot = { root: '/dev/sda1', type: 'linux', distro: 'debian', product
 const disk = { disk_id: 'disk-1', source: { kind: 'file', path: '/vm/a.vmdk' }, image: { path: '/vm/a.vmdk', format: 'vmdk', virtual_size: 1 }, error: null };
 
 describe('OS names', () => {
-  it('names a root by product name when it has words, else by distro and version', () => {
-    expect(osName(debianRoot)).toBe('Debian 12.5, x86_64');
-    expect(osName({ distro: 'rhel', product_name: 'Red Hat Enterprise Linux 9.4 (Plow)', arch: 'x86_64' })).toBe('Red Hat Enterprise Linux 9.4 (Plow), x86_64');
-    expect(osName({ distro: 'rhel', major_version: 9 })).toBe('RHEL 9');
-    expect(osName({ os: 'archlinux' })).toBe('Archlinux');
+  it('names a root by product name when it has words, else by distribution and major version, as the worker does', () => {
+    expect(osName(debianRoot)).toBe('Debian GNU/Linux 12, x86_64');
+    expect(osName({ distro: 'rhel', product_name: 'Red Hat Enterprise Linux 9.4 (Plow)', major_version: 9, arch: 'x86_64' })).toBe('Red Hat Enterprise Linux 9.4 (Plow), x86_64');
+    expect(osName({ distro: 'rhel', product_name: 'unknown', major_version: 9 })).toBe('Red Hat Enterprise Linux 9');
+    expect(osName({ distro: 'plan9', major_version: 4 })).toBe('plan9 4');
+    expect(osName({ os: 'archlinux' })).toBe('Arch Linux');
+    expect(osName({ type: 'unknown' })).toBeNull();
     expect(osName({ hostname: 'x' })).toBeNull();
     expect(readReport({ disks: [disk], guest: { status: 'inspected', roots: [debianRoot, { distro: 'windows', major_version: 10, minor_version: 0 }] }, findings: [] })!.guest!.systems).toEqual([
-      'Debian 12.5, x86_64',
-      'Windows 10.0',
+      'Debian GNU/Linux 12, x86_64',
+      'Windows 10',
     ]);
-    expect(readReport({ disks: [], guest: { distro: 'debian', major_version: 12 }, findings: [] })!.guest!.systems).toEqual(['Debian 12']);
+    expect(readReport({ disks: [], guest: { distro: 'debian', major_version: 12 }, findings: [] })!.guest!.systems).toEqual(['Debian GNU/Linux 12']);
   });
 });
 
@@ -46,7 +48,7 @@ describe('reportSummary: the top of a report', () => {
     const r = readReport({ disks: [disk], guest: { status: 'inspected', roots: [debianRoot] }, findings: [finding('a', 'blocker'), finding('b', 'blocker'), finding('c', 'info')] })!;
     expect(reportSummary(r)).toEqual({
       counts: { blocker: 2, warning: 0, info: 1 },
-      os: 'Debian 12.5, x86_64',
+      os: 'Debian GNU/Linux 12, x86_64',
       verdict: { tone: 'bad', text: 'Not ready for KVM: 2 blockers to fix on the converted copy before it boots.' },
       caveats: [],
     });
@@ -69,5 +71,14 @@ describe('reportSummary: the top of a report', () => {
   it('puts unreadable disks before everything else', () => {
     const bad = readReport({ disks: [disk, { ...disk, disk_id: 'disk-2', image: null, error: { code: 'extent_missing', message: 'An extent is missing.' } }], guest: null, findings: [finding('a', 'blocker')] })!;
     expect(reportSummary(bad).verdict).toEqual({ tone: 'bad', text: '1 disk cannot be read: fix it before converting.' });
+  });
+});
+
+describe('counts in words', () => {
+  it('says one or many per severity, in severity order', () => {
+    expect(severityCount('blocker', 1)).toBe('1 blocker');
+    expect(severityCount('warning', 0)).toBe('0 warnings');
+    expect(severityCount('info', 3)).toBe('3 info');
+    expect(countsText({ blocker: 2, warning: 1, info: 0 })).toBe('2 blockers · 1 warning · 0 info');
   });
 });

@@ -23,9 +23,10 @@ function pagedClient(all: JobSummary[]) {
       if (method === 'jobs.list') {
         const i = input as MethodInput<'jobs.list'>;
         lists.push(i);
+        const limit = i.limit ?? 50;
         const from = i.before ? all.findIndex((j) => j.id === i.before) + 1 : 0;
-        const jobs = all.slice(from, from + i.limit);
-        const more = from + i.limit < all.length;
+        const jobs = all.slice(from, from + limit);
+        const more = from + limit < all.length;
         return { jobs, next_before: more ? jobs.at(-1)!.id : null, total: all.length };
       }
       if (method === 'jobs.get') {
