@@ -24,6 +24,7 @@ import { formatBytes, formatDuration, formatRate } from '../../shared/format';
 import { extensionOf } from '../tools/qemu-img-convert';
 import { openPackage } from '../engine/ova/package';
 import { sniffFile } from '../engine/image/magic';
+import { untouchedLine } from '../engine/ops/convert/source';
 import { EXIT, exitCodeForState, waitForJob, type CliContext } from './main';
 
 type ConvertInput = Extract<JobSpecInput, { operation: 'convert' }>;
@@ -318,7 +319,8 @@ export function renderConvertSummary(d: JobDetail): string {
   for (const disk of payload?.disks ?? []) {
     out.push(`  ${disk.source}${disk.member ? ` [${disk.member}]` : ''}  (${disk.source_format}${disk.source_subformat ? ` ${disk.source_subformat}` : ''}, ${formatBytes(disk.virtual_size)})`);
     out.push(`    → ${disk.output}  (${disk.output_format}${disk.output_subformat ? ` ${disk.output_subformat}` : ''}${disk.output_virtual_size !== disk.virtual_size ? `, rounded to ${formatBytes(disk.output_virtual_size)}` : ''})`);
-    out.push(`    copied in ${formatDuration(disk.copy_s)}, flushed in ${formatDuration(disk.flush_s)}; source ${disk.source_untouched ? 'untouched (size and mtime unchanged)' : 'CHANGED'}`);
+    out.push(`    copied in ${formatDuration(disk.copy_s)}, flushed in ${formatDuration(disk.flush_s)}`);
+    out.push(`    ${disk.source_before?.length && disk.source_after?.length ? untouchedLine(disk.source_before, disk.source_after) : disk.source_untouched ? 'source untouched' : 'source CHANGED'}`);
     const v = disk.verification;
     if (v.method !== 'none') out.push(`    verified by ${v.method}: ${v.ok ? 'identical' : 'MISMATCH'}${v.detail ? ` — ${v.detail}` : ''}`);
     if (v.output_guest_sha256) out.push(`    guest sha256 ${v.output_guest_sha256}`);

@@ -121,7 +121,8 @@ describe('through the CLI', () => {
     expect(String(r.stdout)).toContain(`→ ${out}`);
     expect(String(r.stdout)).toContain(`sha256 ${sha256Of(out)}`);
     // Progress lines on stderr (not a terminal: one line per stored event).
-    expect(String(r.stderr)).toMatch(/copy +\d+(\.\d)?% +[\d.]+ \w?i?B of 24\.0 MiB/);
+    // Bytes count the job's work (copy, checksum, half for hashing: 2.5 × 24 MiB); the message has the disk's own.
+    expect(String(r.stderr)).toMatch(/copy +\d+(\.\d)?% +[\d.]+ \w?i?B of 60\.0 MiB .*\(copy [\d.]+ \w?i?B of 24\.0 MiB\)/);
     expect((await compareImages(join(work, '-my disk.vmdk'), 'vmdk', out, 'qcow2')).exitCode).toBe(0);
     // Relative paths became absolute in the spec (the summary prints the stored source).
     expect(String(r.stdout)).toContain(`  ${join(work, '-my disk.vmdk')}  (vmdk monolithicSparse, 24.0 MiB)`);

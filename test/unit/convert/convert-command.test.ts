@@ -211,6 +211,8 @@ describe('summary', () => {
               copy_s: 11,
               flush_s: 0.2,
               source_untouched: true,
+              source_before: [{ path: '/v/web01.vmdk', size_bytes: 1073807360, mtime_ns: '1795963748843168033' }],
+              source_after: [{ path: '/v/web01.vmdk', size_bytes: 1073807360, mtime_ns: '1795963748843168033' }],
               verification: { method: 'compare', ok: true, detail: 'Images are identical.', source_guest_sha256: null, output_guest_sha256: null, seconds: 3 },
             },
           ],
@@ -221,7 +223,7 @@ describe('summary', () => {
     expect(text).toContain('Job j1  COMPLETED  in 12 s  (300 MiB/s of virtual disk)');
     expect(text).toContain('/v/web01.vmdk  (vmdk monolithicSparse, 4.00 GiB)');
     expect(text).toContain('→ /o/web01.qcow2  (qcow2)');
-    expect(text).toContain('source untouched (size and mtime unchanged)');
+    expect(text).toContain('    copied in 11 s, flushed in 0.2 s\n    source untouched: size 1073807360 bytes, mtime 2026-11-29T14:49:08.843168033Z (before = after)');
     expect(text).toContain('verified by compare: identical — Images are identical.');
     expect(text).toContain('disk       /o/web01.qcow2  1.00 GiB (1.00 GiB allocated)');
   });

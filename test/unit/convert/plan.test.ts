@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makePlan, planBytes, planPercent } from '../../../electron/engine/ops/convert/plan';
+import { makePlan, planPercent, planWork, RateWindow } from '../../../electron/engine/ops/convert/plan';
 
 describe('convert progress plan', () => {
   it('weights disks by virtual size', () => {
@@ -9,7 +9,7 @@ describe('convert progress plan', () => {
     expect(planPercent(plan, 0, 'copy', 1)).toBe(75);
     expect(planPercent(plan, 1, 'copy', 0.5)).toBe(87.5);
     expect(planPercent(plan, 1, 'copy', 1)).toBe(100);
-    expect(planBytes(plan, 1, 0.5)).toEqual({ done: 3_500, total: 4_000 });
+    expect(planWork(plan, 1, 'copy', 0.5)).toEqual({ percent: 87.5, done: 3_500, total: 4_000 });
   });
 
   it('counts verification and hashing, and never goes backwards along the steps', () => {
@@ -33,5 +33,33 @@ describe('convert progress plan', () => {
     expect(planPercent(plan, 0, 'verify', 0.7)).toBe(50);
     expect(planPercent(plan, 0, 'copy', 7)).toBe(50);
     expect(planPercent(plan, 0, 'copy', Number.NaN)).toBe(0);
+  });
+
+  it('bytes of work agree with the percent, with verification and hashing too', () => {
+    const plan = makePlan([3_000, 1_000], { verify: true, hash: true });
+    expect(plan.total).toBe(10_000);
+    for (const [disk, stage, f] of [[0, 'copy', 0.3], [0, 'verify', 0.9], [0, 'hash', 0.5], [1, 'copy', 1], [1, 'hash', 1]] as const) {
+      const w = planWork(plan, disk, stage, f);
+      expect(w.total).toBe(10_000);
+      expect(Math.abs(w.percent - (100 * w.done) / w.total)).toBeLessThan(0.01);
+    }
+    expect(planWork(plan, 0, 'copy', 1)).toEqual({ percent: 30, done: 3_000, total: 10_000 });
+    expect(planWork(plan, 0, 'verify', 1)).toEqual({ percent: 60, done: 6_000, total: 10_000 });
+    expect(planWork(plan, 1, 'hash', 1)).toEqual({ percent: 100, done: 10_000, total: 10_000 });
+  });
+});
+
+describe('rate window', () => {
+  it('reads a burst then a steady pace as the pace once the burst leaves the window', () => {
+    const w = new RateWindow(3000, 500);
+    w.add(0, 0);
+    expect(w.rate()).toBeNull();
+    w.add(50, 16_000_000); // qemu-img lets the first requests through at once
+    expect(w.rate()).toBeNull(); // less than 500 ms of samples: no estimate yet
+    for (let t = 1050, v = 16_000_000; t <= 8050; t += 1000) w.add(t, (v += 8_000_000));
+    // 8 MB a second over the last 3 s, not the 320 MB/s of the first 50 ms.
+    expect(w.rate()).toBe(8_000_000);
+    w.reset();
+    expect(w.rate()).toBeNull();
   });
 });

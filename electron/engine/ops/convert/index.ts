@@ -29,10 +29,10 @@ import { buildConvertArgs, buildCreateArgs, classifyConvertError, ioUringSource,
 import { ioUringUsable } from './aio';
 import type { ToolResult, ToolRun } from '../../../tools/spawn';
 import type { OperationContext, OperationOutput } from '../../types';
-import { makePlan, planBytes, planPercent, type PlanStage, type ProgressPlan } from './plan';
+import { makePlan, planWork, RateWindow, type PlanStage, type ProgressPlan } from './plan';
 import { freeBytes, measureSource, preflight, type OutputPlan } from './preflight';
 import { flushFiles, fsyncPath, outputFiles, publishFile, removeEmptyDir } from './publish';
-import { resolveSource, sameStamps, stampFiles, type ResolvedSource } from './source';
+import { describeStamp, resolveSource, sameStamps, stampFiles, untouchedLine, type ResolvedSource } from './source';
 import { verifyOutput } from './verify';
 
 type ConvertContext = OperationContext<ConvertSpec>;
@@ -135,7 +135,7 @@ export async function convertOperation(ctx: ConvertContext): Promise<OperationOu
     ctx.log(
       'info',
       `disk ${i + 1}: ${s.given}${s.member ? ` member ${s.member}` : ''} (${s.format}${s.subformat ? ` ${s.subformat}` : ''}, virtual ${formatBytes(s.virtualSize)}, ` +
-        `${s.backingChain.length ? `backing chain of ${s.backingChain.length} flattened, ` : ''}${befores[i]!.map((b) => `${b.path} ${b.size_bytes} bytes mtime ${b.mtime_ns}`).join('; ')}) ` +
+        `${s.backingChain.length ? `backing chain of ${s.backingChain.length} flattened, ` : ''}source before: ${befores[i]!.map(describeStamp).join('; ')}) ` +
         `→ ${o.final} (${target.format}${target.subformat ? ` ${target.subformat}` : ''}); needs about ${formatBytes(o.required)}, ${formatBytes(o.free)} free`,
     );
   }
@@ -146,20 +146,40 @@ export async function convertOperation(ctx: ConvertContext): Promise<OperationOu
     { verify: params.verify !== 'none', hash: params.sha256 },
   );
   const allocatedTotal = sources.reduce((a, s) => a + s.allocated, 0);
+  // With a rate limit, the copy's rate is measured here over a window and shown clamped to the
+  // limit: qemu-img lets its first requests through at once, so an instant rate can read many
+  // times the limit (docs/convert.md, Progress).
+  const limit = params.rate_limit_bps ?? null;
+  const copyRate = new RateWindow();
   let last = '';
   const report = (disk: number, stage: PlanStage, fraction: number, extra: { bytes?: { done: number; total: number }; message?: string } = {}) => {
     // The same point twice (qemu-img prints 0.00 and 100.00 twice) would only read as 0 B/s.
     const key = `${disk}:${stage}:${fraction}:${extra.bytes?.done ?? ''}`;
     if (key === last) return;
     last = key;
-    const bytes = extra.bytes ?? (stage === 'hash' ? null : planBytes(plan, disk, fraction));
+    const work = planWork(plan, disk, stage, fraction);
+    const size = sources[disk]!.virtualSize;
+    const own = extra.bytes ?? { done: Math.round(Math.min(1, Math.max(0, fraction)) * size), total: size };
+    let timing: { rate_bps?: number; eta_s?: number } = {};
+    if (limit !== null && stage === 'copy') {
+      if (fraction === 0) copyRate.reset();
+      copyRate.add(Date.now(), work.done);
+      const measured = copyRate.rate();
+      if (fraction > 0) {
+        timing = { rate_bps: Math.min(limit, measured ?? limit) };
+        if (measured) timing.eta_s = Math.max(0, (work.total - work.done) / measured);
+      }
+    }
     ctx.progress({
       stage,
-      percent: planPercent(plan, disk, stage, fraction),
-      bytes_done: bytes?.done ?? null,
-      bytes_total: bytes?.total ?? null,
+      percent: work.percent,
+      bytes_done: work.done,
+      bytes_total: work.total,
+      ...timing,
       allocated_bytes: allocatedTotal,
-      message: extra.message ?? `disk ${disk + 1} of ${sources.length}: ${basename(sources[disk]!.given)}${sources[disk]!.member ? `:${sources[disk]!.member}` : ''}`,
+      message:
+        extra.message ??
+        `disk ${disk + 1} of ${sources.length}: ${basename(sources[disk]!.given)}${sources[disk]!.member ? `:${sources[disk]!.member}` : ''} (${stage} ${formatBytes(own.done)} of ${formatBytes(own.total)})`,
     });
   };
 
@@ -177,8 +197,8 @@ export async function convertOperation(ctx: ConvertContext): Promise<OperationOu
     const afters = await Promise.all(sources.map((s) => stampFiles(s.files)));
     for (const [i, w] of works.entries()) {
       const untouched = sameStamps(w.before, afters[i]!);
-      ctx.log(untouched ? 'info' : 'error', `disk ${i + 1}: source ${untouched ? 'untouched' : 'CHANGED'} (size and mtime before and after: ${afters[i]!.map((a) => `${a.path} ${a.size_bytes} bytes mtime ${a.mtime_ns}`).join('; ')})`);
-      if (!untouched) throw new WorkerError('source_changed', { detail: `${w.src.given}: size or modification time changed during the job` });
+      ctx.log(untouched ? 'info' : 'error', `disk ${i + 1}: ${untouchedLine(w.before, afters[i]!)}`);
+      if (!untouched) throw new WorkerError('source_changed', { detail: `${w.src.given}: ${untouchedLine(w.before, afters[i]!)}` });
     }
 
     // A verification mismatch: that output is kept under its final name for analysis (as the
@@ -265,7 +285,7 @@ export async function convertOperation(ctx: ConvertContext): Promise<OperationOu
     });
   }
   const payload: ConvertPayload = { format: target.format, verify: params.verify, disks, virtual_bytes: plan.virtualTotal };
-  ctx.progress({ stage: 'done', percent: 100, bytes_done: plan.virtualTotal, bytes_total: plan.virtualTotal, allocated_bytes: allocatedTotal, message: `${works.length} disk(s) converted` });
+  ctx.progress({ stage: 'done', percent: 100, bytes_done: Math.round(plan.total), bytes_total: Math.round(plan.total), allocated_bytes: allocatedTotal, message: `${works.length} disk(s) converted` });
   return { artifacts, payload, bytes_processed: plan.virtualTotal, stages };
 }
 

@@ -13,6 +13,7 @@ import { basename } from 'node:path';
 import type { ConvertParams } from '../../../../shared/protocol';
 import { WorkerError } from '../../../../shared/errors';
 import { probePackageDisk } from '../../image/facts';
+import { sniffFile } from '../../image/magic';
 import { openPackage, type PackageDisk } from '../../ova/package';
 import { qemuSourceOf } from '../../ova/source';
 import type { Run } from '../../../tools/qemu-img';
@@ -38,6 +39,17 @@ export async function openMemberSource(
   workDir?: string,
 ): Promise<ResolvedSource> {
   const member = disk.member!;
+  if (!/\.(ova|ovf)$/i.test(disk.source)) {
+    // A plain disk given with a member: say so, rather than what the package reader makes of it.
+    const s = await sniffFile(disk.source).catch(() => null);
+    if (s?.kind === 'image') {
+      throw new WorkerError('validation_failed', {
+        message: 'member names a disk inside a package, but the source is a disk image.',
+        hint: 'Leave member out to convert this disk, or give the .ova/.ovf that holds the disk.',
+        fields: [{ path: `params.disks.${index}.member`, message: `${disk.source} is a ${s.format}${s.subformat ? ` ${s.subformat}` : ''} disk image, not a package (.ova/.ovf)` }],
+      });
+    }
+  }
   const pkg = await openPackage(disk.source, { signal, ...(workDir ? { workDir } : {}) });
   const found = findMember(pkg.disks, member);
   if (!found) {

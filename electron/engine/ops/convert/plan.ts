@@ -59,12 +59,47 @@ export function planPercent(plan: ProgressPlan, disk: number, stage: PlanStage, 
 }
 
 /**
- * Job-wide bytes of a copy or verify stage: the virtual bytes of the disks before `disk` plus
- * `fraction` of this one's, out of the sum of all virtual sizes (so the engine's rate and ETA
- * cover the whole job, not one disk).
+ * The job's progress as one event carries it: the percent (planPercent) and the bytes of work
+ * done and in all, so that percent = 100 × done / total. The work is counted in bytes: each
+ * disk's virtual size for its copy, once more for its verification, half of it for hashing (the
+ * plan's units); without verification or hashing that is the virtual bytes copied. The engine's
+ * rate and ETA, computed from these, so cover the whole job. Pure.
  */
-export function planBytes(plan: ProgressPlan, disk: number, fraction: number): { done: number; total: number } {
-  const f = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0));
-  const before = plan.sizes.slice(0, disk).reduce((a, v) => a + v, 0);
-  return { done: Math.round(before + f * (plan.sizes[disk] ?? 0)), total: plan.virtualTotal };
+export function planWork(plan: ProgressPlan, disk: number, stage: PlanStage, fraction: number): { percent: number; done: number; total: number } {
+  const percent = planPercent(plan, disk, stage, fraction);
+  const total = Math.round(plan.total);
+  return { percent, done: Math.round((total * percent) / 100), total };
+}
+
+/**
+ * A rate over a sliding window of samples (time in ms, a growing count): (last - first) / time
+ * over the last `windowMs`, or null before `minMs` of samples. Smooths qemu-img's bursty
+ * progress (its rate limit lets the first requests through at once, then holds back) where an
+ * instant rate between two updates can read many times the real one.
+ */
+export class RateWindow {
+  private samples: { t: number; v: number }[] = [];
+
+  constructor(
+    private readonly windowMs = 3000,
+    private readonly minMs = 500,
+  ) {}
+
+  reset(): void {
+    this.samples = [];
+  }
+
+  add(t: number, v: number): void {
+    this.samples.push({ t, v });
+    // Keep one sample at or before the window's start, so the window spans windowMs.
+    while (this.samples.length > 2 && this.samples[1]!.t <= t - this.windowMs) this.samples.shift();
+  }
+
+  /** Units per second over the window, or null while the samples span less than minMs. */
+  rate(): number | null {
+    const first = this.samples[0];
+    const last = this.samples.at(-1);
+    if (!first || !last || last.t - first.t < this.minMs) return null;
+    return Math.max(0, ((last.v - first.v) * 1000) / (last.t - first.t));
+  }
 }

@@ -51,6 +51,11 @@ export interface OutputPlan {
   free: number;
 }
 
+/** A disk of the spec for a message: its source, and its member when it is in a package. */
+function describeDisk(d: ConvertParams['disks'][number]): string {
+  return d.member !== undefined ? `${d.source} member ${d.member}` : d.source;
+}
+
 /** The temporary name of an output: `.NAME.h2k-partial-JOBID`, shortened to fit NAME_MAX. */
 export function temporaryName(name: string, jobId: string): string {
   const full = `.${name}.h2k-partial-${jobId}`;
@@ -183,7 +188,11 @@ export async function preflight(
     for (const p of [final, ...extents]) {
       const other = claimed.get(p);
       if (other !== undefined) {
-        throw new WorkerError('validation_failed', { fields: [{ path: `params.disks.${src.index}.output`, message: `${p} is also written by disk ${other + 1}` }] });
+        // Disks are numbered from 1 in the message, as a person counts (the field path is the spec's, from 0).
+        throw new WorkerError('validation_failed', {
+          fields: [{ path: `params.disks.${src.index}.output`, message: `disks ${other + 1} and ${src.index + 1} would both write ${p}` }],
+          detail: `disk ${other + 1}: ${describeDisk(params.disks[other]!)}\ndisk ${src.index + 1}: ${describeDisk(disk)}\nboth write ${p}`,
+        });
       }
       claimed.set(p, src.index);
     }

@@ -13,6 +13,7 @@ import { descriptorExtents, determineFormat, probeImage } from '../../image/fact
 import { sniffFile } from '../../image/magic';
 import type { Run } from '../../../tools/qemu-img';
 import { openMemberSource } from './ova-member';
+import { openPackage } from '../../ova/package';
 
 /** A disk to convert, as qemu-img will read it. */
 export interface ResolvedSource {
@@ -76,6 +77,39 @@ export function integrityOf(path: string, check: CheckOutcome): ImageFacts['inte
   return integrity;
 }
 
+/**
+ * A FileStamp's mtime (nanoseconds since the epoch, a decimal string) as ISO 8601 UTC with the
+ * nanoseconds kept: `2026-11-29T14:49:08.843168033Z`. Pure.
+ */
+export function isoFromNs(ns: string): string {
+  const n = BigInt(ns);
+  const sec = n / 1_000_000_000n;
+  const frac = (n % 1_000_000_000n).toString().padStart(9, '0');
+  return `${new Date(Number(sec) * 1000).toISOString().slice(0, 19)}.${frac}Z`;
+}
+
+/** One file's stamp for the log: `path: size 18677760 bytes, mtime 2026-11-29T14:49:08.843168033Z`. */
+export function describeStamp(s: FileStamp): string {
+  return `${s.path}: size ${s.size_bytes} bytes, mtime ${isoFromNs(s.mtime_ns)}`;
+}
+
+/**
+ * The audit line of one disk after the copy: `source untouched: size X, mtime Y (before = after)`
+ * (one file), each file's size and mtime for an image of several files, or what changed. Pure.
+ */
+export function untouchedLine(before: readonly FileStamp[], after: readonly FileStamp[]): string {
+  if (sameStamps(before, after)) {
+    if (after.length === 1) return `source untouched: size ${after[0]!.size_bytes} bytes, mtime ${isoFromNs(after[0]!.mtime_ns)} (before = after)`;
+    return `source untouched: ${after.map((a) => `${a.path} size ${a.size_bytes} bytes, mtime ${isoFromNs(a.mtime_ns)}`).join('; ')} (before = after)`;
+  }
+  const changes = before.map((b, i) => {
+    const a = after[i];
+    if (!a || a.path !== b.path) return `${b.path}: no longer read the same`;
+    return `${b.path}: size ${b.size_bytes} → ${a.size_bytes} bytes, mtime ${isoFromNs(b.mtime_ns)} → ${isoFromNs(a.mtime_ns)}`;
+  });
+  return `source CHANGED during the job: ${changes.join('; ')}`;
+}
+
 /** True when two stamp lists describe the same files with the same size and mtime. */
 export function sameStamps(a: readonly FileStamp[], b: readonly FileStamp[]): boolean {
   return a.length === b.length && a.every((x, i) => b[i]?.path === x.path && b[i]?.size_bytes === x.size_bytes && b[i]?.mtime_ns === x.mtime_ns);
@@ -97,6 +131,14 @@ export async function resolveSource(
   /** Where a gzip-compressed package disk may be unpacked (the job's scratch folder). */
   workDir?: string,
 ): Promise<ResolvedSource> {
+  if (disk.member === undefined && /\.(ova|ovf)$/i.test(disk.source)) {
+    const pkg = await openPackage(disk.source, { signal });
+    throw new WorkerError('validation_failed', {
+      message: 'The source is a package: name the disk to convert.',
+      hint: 'Give the disk as `member` (`--member NAME` on the command line), one entry per disk, or give a destination folder to `h2k-worker convert` to convert them all.',
+      fields: [{ path: `params.disks.${index}.member`, message: `this is a package, its disks: ${pkg.disks.map((d) => d.file).join(', ') || 'none'}; give member` }],
+    });
+  }
   if (disk.member !== undefined) {
     return openMemberSource(run, disk, index, signal, (path) => resolveSource(run, { source: path, output: disk.output }, index, signal, onFormat), workDir);
   }
