@@ -9,11 +9,13 @@
  * then the guest through ONE appliance with every disk, then the rules (electron/engine/rules).
  *
  * Errors: the job fails (WorkerError) when an input cannot be taken at all — source_missing,
- * source_unreadable, not_an_image, package_invalid, package_unsupported, unsafe_package,
+ * source_unreadable, not_an_image (also a folder without exactly one .ovf), package_invalid, package_unsupported, unsafe_package,
  * ovf_invalid, xml_entity_refused, manifest_mismatch, dest_not_writable, tool_missing. A disk
  * that is an image but damaged (image_truncated, image_corrupt, extent_missing,
  * backing_missing, backing_refused, image_encrypted) is a diagnosis, not a failure: its
  * DiskReport carries the error, a blocker finding says what to do, the guest part is skipped.
+ * A disk another process holds open for writing is read anyway (image/lock.ts) and reported
+ * `in_use`, with the `image-in-use` blocker.
  */
 import { readdir, stat, statfs } from 'node:fs/promises';
 import { basename, join } from 'node:path';
