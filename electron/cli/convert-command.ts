@@ -248,7 +248,7 @@ export function buildConvertSpec(paths: string[], o: ConvertCliOptions, cwd = pr
     const nums = idx.map((i) => i + 1);
     throw refuse(
       { path: 'paths', message: `two outputs named ${basename(output)}` },
-      `disks ${nums.slice(0, -1).join(', ')} and ${nums.at(-1)} would both be written to ${output}.`,
+      `disks ${nums.slice(0, -1).join(', ')} and ${nums.at(-1)} would ${nums.length > 2 ? 'all' : 'both'} be written to ${output}.`,
       'Their names differ only by folder or extension: convert them in separate commands, each to an output file named as you want it.',
       idx.map((i) => `disk ${i + 1}: ${disks[i]!.member ? `${disks[i]!.source} member ${disks[i]!.member}` : disks[i]!.source}`).join('\n'),
     );
