@@ -92,6 +92,9 @@ describe.sequential('the app in a browser through h2k-worker serve', () => {
     // Extents are shown but cannot be picked; the descriptor can.
     expect(await dialog.getByText('debian-twoGbMaxExtentSparse-s001.vmdk').count()).toBe(1);
     expect(await dialog.getByRole('checkbox', { name: 'debian-twoGbMaxExtentSparse-s001.vmdk' }).count()).toBe(0);
+    // Files are labelled by what they plausibly are, not by their extension alone.
+    const row = dialog.locator('li', { has: page.getByRole('checkbox', { name: basename(DISK) }) });
+    expect(await row.getByTestId('file-kind').textContent()).toBe('disk image');
     await dialog.getByRole('checkbox', { name: basename(DISK) }).check();
     await screenshot(page, 'file-picker');
     await dialog.getByRole('button', { name: 'Add 1 disk' }).click();
@@ -106,6 +109,8 @@ describe.sequential('the app in a browser through h2k-worker serve', () => {
     const list = await api<{ jobs: JobSummary[] }>(served, 'jobs.list', {});
     inspectId = list.jobs[0]!.id;
     expect(list.jobs[0]).toMatchObject({ operation: 'inspect', title: basename(DISK) });
+    // Focus goes to the new job's card.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe(`job-card-${inspectId}`);
     await expect.poll(() => card(inspectId).getAttribute('data-state'), { timeout: 400_000, interval: 1000 }).toBe('COMPLETED');
     await card(inspectId).getByRole('button', { name: 'Open report' }).click();
 
@@ -120,6 +125,22 @@ describe.sequential('the app in a browser through h2k-worker serve', () => {
     expect(await guest.locator('dt', { hasText: /^Version$/ }).locator('xpath=following-sibling::dd[1]').textContent()).toMatch(/^12(\.\d+)?$/);
     const findings = payload.findings.map((f) => Finding.parse(f));
     expect(findings.length).toBeGreaterThan(0);
+    // The summary comes first: verdict, OS, counts; then the findings, then the facts.
+    const summary = page.getByTestId('report-summary');
+    const count = (sev: string) => findings.filter((f) => f.severity === sev).length;
+    expect(await summary.getByTestId('summary-os').textContent()).toBe('Debian GNU/Linux 12, x86_64');
+    const words = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+    const countLine = [words(count('blocker'), 'blocker', 'blockers'), words(count('warning'), 'warning', 'warnings'), `${count('info')} info`];
+    expect(await summary.getByTestId('summary-counts').textContent()).toBe(countLine.join(' · '));
+    expect(await summary.getByTestId('verdict').textContent()).toMatch(count('blocker') ? /^Not ready for KVM: \d+ blockers? to fix/ : /^(Can be converted|Nothing found)/);
+    const order = await page.evaluate(() =>
+      ['report-summary', 'findings-title', 'guest-title', 'disks-title'].map((id) => {
+        const el = document.querySelector(`[data-testid="${id}"]`) ?? document.getElementById(id);
+        return el ? el.getBoundingClientRect().top + window.scrollY : -1;
+      }),
+    );
+    expect(order.every((y) => y >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
     expect(await page.getByRole('heading', { level: 2, name: /^Findings/ }).textContent()).toContain(`Findings (${findings.length}`);
     for (const f of findings) {
       const item = page.getByTestId(`finding-${f.id}`).first();
@@ -129,6 +150,12 @@ describe.sequential('the app in a browser through h2k-worker serve', () => {
     }
     await screenshot(page, 'report', true);
     expect(await axeViolations(page)).toEqual([]);
+
+    // Its card in Progress counts the findings by severity.
+    await nav('Progress');
+    await expect.poll(() => card(inspectId).getByTestId('finding-counts').textContent()).toBe(`Findings: ${countLine.join(' ')}`);
+    await card(inspectId).getByRole('button', { name: 'Open report' }).click();
+    await report.waitFor();
   });
 
   it('converts it with live progress: rising percents, rate and ETA, then COMPLETED', async () => {
@@ -140,7 +167,11 @@ describe.sequential('the app in a browser through h2k-worker serve', () => {
     // Inline validation from the JobSpec schema, next to the field.
     await page.getByLabel('Rate limit (MiB/s)').fill('fast');
     expect(await page.getByTestId('errors-opt-rate').textContent()).toContain('a positive number of MiB/s');
-    expect(await page.getByRole('button', { name: 'Convert', exact: true }).isDisabled()).toBe(true);
+    // A refused submit sends nothing and moves focus to the first field in error.
+    await page.getByRole('button', { name: 'Convert', exact: true }).click();
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('opt-rate');
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('New job');
+    expect(await page.getByTestId('submit-incomplete').textContent()).toBe('Not submitted: complete the fields marked above.');
     await page.getByLabel('Rate limit (MiB/s)').fill('10');
     expect(await page.getByTestId('errors-opt-rate').count()).toBe(0);
     await page.getByRole('button', { name: 'Convert', exact: true }).click();
@@ -184,6 +215,13 @@ describe.sequential('the app in a browser through h2k-worker serve', () => {
 
   it('keeps following a job across a reload, and cancels it, leaving no output', async () => {
     await nav('New job');
+    // The form was reset for the next job: no disk, the options kept, and no error shown before any input.
+    expect(await page.getByText('No disk chosen yet.').count()).toBe(1);
+    expect(await page.getByRole('radio', { name: 'Convert' }).isChecked()).toBe(true);
+    expect(await page.getByLabel('Destination folder', { exact: true }).inputValue()).toBe(out);
+    expect(await page.locator('.field-errors').count()).toBe(0);
+    await page.getByLabel('or a path').fill(DISK);
+    await page.getByRole('button', { name: 'Add path' }).click();
     await page.getByLabel('Destination folder', { exact: true }).fill(join(out, 'cancel'));
     await page.getByLabel('Rate limit (MiB/s)').fill('1');
     await page.getByRole('button', { name: 'Convert', exact: true }).click();
@@ -201,8 +239,16 @@ describe.sequential('the app in a browser through h2k-worker serve', () => {
 
     await card(id).getByRole('button', { name: 'Cancel' }).click();
     await expect.poll(() => card(id).getAttribute('data-state'), { timeout: 30_000 }).toBe('CANCELLED');
-    // The error arrives with the job's refreshed summary, just after the state event.
-    await expect.poll(() => card(id).textContent()).toContain(ERROR_CATALOGUE.cancelled.message);
+    // A cancel is no error: a neutral ending, with the hint that arrives with the refreshed summary.
+    const ending = card(id).getByTestId('ending');
+    await expect.poll(() => ending.getAttribute('data-tone')).toBe('neutral');
+    await expect.poll(() => ending.textContent()).toBe(`Cancelled on request${ERROR_CATALOGUE.cancelled.hint}`);
+    expect(await card(id).locator('.error-box').count()).toBe(0);
+    expect(await card(id).getByRole('alert').count()).toBe(0);
+    // The finished conversion's elapsed time comes from the stored job, so it survives a reload.
+    await page.reload();
+    await card(convertId).waitFor();
+    await expect.poll(() => card(convertId).getByTestId('elapsed').textContent()).toMatch(/^\d+(\.\d+)? s$|min/);
     expect(readdirSync(join(out, 'cancel'))).toEqual([]);
     const d = await api<JobDetail>(served, 'jobs.get', { id });
     expect(d.summary.state).toBe('CANCELLED');
@@ -293,5 +339,23 @@ describe.sequential('the app in a browser through h2k-worker serve', () => {
     for (const j of before.jobs) {
       expect(await page.getByTestId(`history-${j.id}`).locator('.badge').textContent()).toBe(j.state[0] + j.state.slice(1).toLowerCase());
     }
+  });
+
+  it('pages the Reports list: a total, and Load more while older reports remain', async () => {
+    // The restart above logged the refused requests of the old page on purpose: only what comes after counts.
+    const seen = errors.length;
+    // 25 quick inspections (no guest) after the first: 26 reports, one more than a page.
+    for (let i = 0; i < 25; i++) await api(served, 'jobs.submit', { spec: { operation: 'inspect', params: { disks: [DISK], guest: false } } });
+    const done = async () => (await api<{ total: number }>(served, 'jobs.list', { operation: 'inspect', state: ['COMPLETED'], limit: 1 })).total;
+    await expect.poll(done, { timeout: 180_000, interval: 1000 }).toBe(26);
+    await nav('Reports');
+    await expect.poll(() => page.getByTestId('reports-count').textContent()).toBe('25 of 26 shown');
+    expect(await page.getByTestId('reports-list').getByRole('listitem').count()).toBe(25);
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await expect.poll(() => page.getByTestId('reports-count').textContent()).toBe('26 of 26 shown');
+    expect(await page.getByTestId('reports-list').getByRole('listitem').last().textContent()).toContain(inspectId);
+    expect(await page.getByRole('button', { name: 'Load more' }).count()).toBe(0);
+    expect(await axeViolations(page), 'reports list').toEqual([]);
+    expect(errors.slice(seen)).toEqual([]);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The inspect-and-convert flow by keyboard alone (Tab, Shift+Tab, Enter, Space, Escape and
  * typing; no pointer), on a fresh server and browser profile: real focus order, visible focus,
- * the file picker dialog is no trap, and focus moves to each new view's heading.
+ * the file picker dialog is no trap, focus moves to each new view's heading (to the new job's
+ * card after a submit), and a refused submit moves focus to the first field in error.
  */
 import { mkdirSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -74,7 +75,13 @@ describe.sequential('keyboard alone', () => {
   });
 
   it('builds and submits an inspection', async () => {
-    await tabTo(page, (f) => f.id === 'disk-path', 'the disk path field');
+    // No error is shown before any input; a submit without a disk moves focus to the disks.
+    expect(await page.locator('.field-errors').count()).toBe(0);
+    await tabTo(page, (f) => f.tag === 'button' && f.text === 'Inspect', 'the Inspect button');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => focused(page)).toMatchObject({ id: 'disk-path' });
+    expect(await page.getByTestId('errors-disks-errors').textContent()).not.toBe('');
+    expect(await heading()).toBe('New job');
     await page.keyboard.type(DISK);
     await page.keyboard.press('Enter');
     expect(await page.getByRole('list', { name: 'Chosen disks' }).textContent()).toContain(DISK);
@@ -87,9 +94,11 @@ describe.sequential('keyboard alone', () => {
     expect(await focusVisible(page)).toBe(true);
     await page.keyboard.press('Enter');
     await expect.poll(heading).toBe('Progress');
-    expect(await focused(page)).toMatchObject({ tag: 'h1', text: 'Progress' });
     const job = await latest('inspect');
     expect(job).toMatchObject({ title: basename(DISK) });
+    // Focus goes to the new job's card, with a visible focus ring.
+    await expect.poll(() => focused(page)).toMatchObject({ tag: 'li', id: `job-card-${job.id}` });
+    expect(await focusVisible(page)).toBe(true);
     await expect.poll(() => page.getByTestId(`job-${job.id}`).getAttribute('data-state'), { timeout: 120_000 }).toBe('COMPLETED');
     await tabTo(page, (f) => f.text === 'Open report', 'the Open report button');
     await page.keyboard.press('Enter');
