@@ -72,9 +72,15 @@ describe('out of space', () => {
       worker.store.flush();
       return worker.store.eventsOf(id, 0, 1000).some((e) => e.type === 'progress' && e.stage === 'copy' && e.percent > 0);
     }, 'the copy to start');
-    const s = statfsSync(mnt);
-    const fill = s.bavail * s.bsize - 256 * 1024;
-    const f = await execa('fallocate', ['-l', String(fill), join(mnt, 'filler')], { reject: false });
+    // The copy keeps writing between statfs and fallocate (qemu-img's first requests go through
+    // at once): when the filler no longer fits, measure again and retry.
+    let f: { exitCode?: number; stderr: unknown } = { exitCode: 1, stderr: '' };
+    for (let attempt = 0; attempt < 10 && f.exitCode !== 0; attempt++) {
+      const s = statfsSync(mnt);
+      const fill = s.bavail * s.bsize - 256 * 1024;
+      if (fill <= 0) break;
+      f = await execa('fallocate', ['-l', String(fill), join(mnt, 'filler')], { reject: false });
+    }
     expect(f.exitCode, String(f.stderr)).toBe(0);
     expect(await waitState(worker, id)).toBe('FAILED');
     const err = worker.store.summary(id).error!;
