@@ -19,7 +19,7 @@ import { InspectionReport as InspectionReportSchema, isTerminal } from '../../sh
 import { formatError } from '../../shared/errors';
 import { formatBytes, formatDuration } from '../../shared/format';
 import { implementedOperations } from '../engine/ops';
-import { osDisplayName } from '../engine/guest/os-name';
+import { osDisplayName } from '../../shared/os-name';
 import { formatFindingCounts } from '../engine/rules/engine';
 import { EXIT, exitCodeForState, waitForJob, type CliContext } from './main';
 

@@ -7,6 +7,7 @@
  */
 import { Finding, type Severity } from '../../shared/protocol';
 import { formatBytes, formatDuration, humanize } from './format';
+import { osDisplayName } from '../../shared/os-name';
 
 export interface Fact {
   key: string;
@@ -172,51 +173,17 @@ function rootFacts(r: Record<string, unknown>): Fact[] {
 }
 
 /**
- * libguestfs distro ids → names, as the worker's progress messages and CLI say them
- * (electron/engine/guest/os-name.ts; the renderer cannot import the engine).
- */
-const DISTRO_NAMES: Readonly<Record<string, string>> = {
-  almalinux: 'AlmaLinux',
-  alpinelinux: 'Alpine Linux',
-  altlinux: 'ALT Linux',
-  archlinux: 'Arch Linux',
-  centos: 'CentOS',
-  circle: 'Circle Linux',
-  coreos: 'CoreOS',
-  debian: 'Debian GNU/Linux',
-  fedora: 'Fedora',
-  freebsd: 'FreeBSD',
-  gentoo: 'Gentoo',
-  kalilinux: 'Kali Linux',
-  linuxmint: 'Linux Mint',
-  mageia: 'Mageia',
-  netbsd: 'NetBSD',
-  openbsd: 'OpenBSD',
-  openeuler: 'openEuler',
-  opensuse: 'openSUSE',
-  oraclelinux: 'Oracle Linux',
-  rhel: 'Red Hat Enterprise Linux',
-  rocky: 'Rocky Linux',
-  scientificlinux: 'Scientific Linux',
-  sles: 'SUSE Linux Enterprise Server',
-  ubuntu: 'Ubuntu',
-  voidlinux: 'Void Linux',
-  windows: 'Windows',
-};
-
-/**
- * An OS root in a few words, named as the worker names it: the product name when it is a name
- * (has a letter; Debian's is its bare version, "12.5"), else the distribution's name with the
- * major version ("Debian GNU/Linux 12"); then the architecture. Null when nothing names it.
+ * An OS root in a few words, named as the worker names it (shared/os-name): the product name
+ * when it is a name (Debian's is its bare version, "12.5"), else the distribution's name with
+ * the major version ("Debian GNU/Linux 12"); then the architecture. Null when nothing names it.
  */
 export function osName(r: Record<string, unknown>): string | null {
-  const product = str(r.product_name)?.trim() ?? '';
+  const product = str(r.product_name);
   const distro = str(r.distro) ?? str(r.os);
   const type = str(r.type);
-  const base = /[a-z]/i.test(product) && product.toLowerCase() !== 'unknown' ? product : (distro ? (DISTRO_NAMES[distro] ?? distro) : type && type !== 'unknown' ? type : null);
-  if (!base) return null;
-  const major = base === product ? null : str(r.major_version);
-  const name = major ? `${base} ${major}` : base;
+  if (!(product && /[a-z]/i.test(product) && product.toLowerCase() !== 'unknown') && !distro && !(type && type !== 'unknown')) return null;
+  const major = typeof r.major_version === 'number' ? r.major_version : null;
+  const name = osDisplayName({ type: type ?? 'unknown', distro, product_name: product, major_version: major });
   const arch = str(r.arch);
   return arch ? `${name}, ${arch}` : name;
 }

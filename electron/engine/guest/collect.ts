@@ -22,7 +22,7 @@ import { num, parsePairs, parseRecord, parseStructList, parseString } from './gf
 import { collectLinux } from './linux';
 import { linesOf, type GuestfishSession, type SessionRun } from './session';
 import { collectWindows } from './windows';
-import { osDisplayName } from './os-name';
+import { osDisplayName } from '../../../shared/os-name';
 
 export interface CollectOptions {
   s: GuestfishSession;

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InspectionReport } from '../../../shared/protocol';
-import { osDisplayName } from '../../../electron/engine/guest/os-name';
+import { osDisplayName } from '../../../shared/os-name';
 import { isLockConflict, writeLockLine } from '../../../electron/engine/image/lock';
 
 const rootOf = (name: string) => InspectionReport.parse(JSON.parse(readFileSync(join(import.meta.dirname, 'captured', `${name}.report.json`), 'utf8'))).guest.roots[0]!;

@@ -26,7 +26,7 @@ import { formatBytes } from '../../../../shared/format';
 import { probeImage, probePackageDisk } from '../../image/facts';
 import { openPackage, type OvfPackage } from '../../ova/package';
 import { evaluateRules, formatFindingCounts, summarize } from '../../rules/engine';
-import { osDisplayName } from '../../guest/os-name';
+import { osDisplayName } from '../../../../shared/os-name';
 import type { ToolRun } from '../../../tools/spawn';
 import type { OperationContext, OperationOutput } from '../../types';
 import { applianceUnavailable, emptyGuest, inspectGuest, type DriveSpec, type GuestDrive } from './guest';
