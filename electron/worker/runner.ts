@@ -292,6 +292,7 @@ export class Runner {
     let progressed = false;
     let lastPercent = 0;
     let lastStored = 0;
+    let lastStage: string | null = null;
     let pendingProgress: Omit<ProgressEvent, 'seq' | 'at'> | null = null;
     let rate: { at: number; bytes: number; stage: string; bps: number | null } | null = null;
 
@@ -350,9 +351,14 @@ export class Runner {
           allocated_bytes: u.allocated_bytes ?? null,
           ...(u.message ? { message: u.message } : {}),
         };
-        // The first event and 100% go out at once; others at most PROGRESS_PER_SECOND a second.
-        if (!progressed || percent >= 100 || now - lastStored >= 1000 / PROGRESS_PER_SECOND) store1(ev);
+        // A stage's last word is kept: the held-back event of the stage that just ended is
+        // stored before the next stage's first.
+        if (pendingProgress && pendingProgress.stage !== ev.stage) store1(pendingProgress);
+        // The first event, a new stage's first, and 100% go out at once; others at most
+        // PROGRESS_PER_SECOND a second.
+        if (!progressed || percent >= 100 || ev.stage !== lastStage || now - lastStored >= 1000 / PROGRESS_PER_SECOND) store1(ev);
         else pendingProgress = ev;
+        lastStage = ev.stage;
       },
       async run(run) {
         let recordId = 0;

@@ -6,6 +6,7 @@ import { dispatch } from '../../electron/worker/local-client';
 import { TEST_ONLY_OPERATIONS } from '../support/test-only-operations';
 import { pidAlive, tempDir, waitFor } from '../support/helpers';
 import type { JobSpecInput } from '../../shared/protocol';
+import type { OperationRegistry } from '../../electron/engine/types';
 
 let data: ReturnType<typeof tempDir>;
 let cache: ReturnType<typeof tempDir>;
@@ -34,6 +35,34 @@ afterEach(async () => {
 const states = (id: string) => worker.store.transitionsOf(id).map((t) => t.to);
 
 describe('the runner executes jobs through the state machine', () => {
+  it('keeps the last progress of each stage and the first of the next, however quickly they follow', async () => {
+    await worker.close();
+    // A test-only operation that reports faster than the store's 10 events/s: its stages end and
+    // begin within a few milliseconds.
+    const stages: OperationRegistry = {
+      convert: async (ctx) => {
+        for (const [stage, from] of [['copy', 0], ['verify', 50]] as const) {
+          for (let p = 0; p <= 50; p += 5) ctx.progress({ stage, percent: from + p * 0.98, bytes_done: p, bytes_total: 50 });
+        }
+        ctx.progress({ stage: 'done', percent: 100 });
+        return { artifacts: [], payload: { test_only: true }, bytes_processed: 50 };
+      },
+    };
+    worker = openWorker({ dataDir: data.path, cacheDir: cache.path, operations: stages, runner: { pollMs: 25 } });
+    worker.startRunner();
+    const job = await dispatch(worker.service, 'jobs.submit', { spec: slowSpec({}) });
+    await waitFor(() => worker.store.stateOf(job.id) === 'COMPLETED', 'COMPLETED');
+    const progress = worker.store.eventsOf(job.id).filter((e) => e.type === 'progress');
+    const last = (stage: string) => progress.filter((e) => e.stage === stage).at(-1);
+    const first = (stage: string) => progress.find((e) => e.stage === stage);
+    expect(last('copy')).toMatchObject({ percent: 49, bytes_done: 50, bytes_total: 50 });
+    expect(first('verify')).toMatchObject({ percent: 50, bytes_done: 0 });
+    expect(last('verify')).toMatchObject({ percent: 99, bytes_done: 50 });
+    expect(progress.at(-1)).toMatchObject({ stage: 'done', percent: 100 });
+    // Throttled all the same: far fewer than the 23 reported.
+    expect(progress.length).toBeLessThan(10);
+  });
+
   it('walks a job through every state to COMPLETED, with result and metrics', async () => {
     worker.startRunner();
     const job = await dispatch(worker.service, 'jobs.submit', { spec: slowSpec({ test_sleep_s: '0.3' }) });
