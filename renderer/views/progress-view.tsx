@@ -135,7 +135,7 @@ export function JobCard({ id }: { id: string }) {
               <dd data-testid="stage">{p.stage}</dd>
             </div>
             <div>
-              <dt>Done</dt>
+              <dt title="The job's whole work in virtual bytes: the copy, then any verification and hashing (the line below gives the current disk's own)">Work done</dt>
               <dd>{p.bytes_total !== null ? `${formatBytes(p.bytes_done ?? 0)} of ${formatBytes(p.bytes_total)}` : '—'}</dd>
             </div>
             <div>
