@@ -252,6 +252,7 @@ export async function run(ctx: BenchContext): Promise<{ rows: BenchRow[]; notes:
       `The job's qemu-img command line: \`${bareCommand.join(' ')} <target>\`.`,
       dropped ? 'Page cache dropped before every run (cold reads).' : 'The page cache could NOT be dropped (not root?): runs after the first may read from memory.',
       `${ctx.runs} rounds, the variants in a new (seeded random) order every round; medians reported. Outputs are deleted only between rounds (then sync and 3 s of rest), since deleting a 1 GiB file on this discard-mounted filesystem sends discards that slow the next run.`,
+      'Where the gap to bare qemu-img is (investigated 2026-11-29 on this 2-core host, same cold-cache preparation for each run): the job\'s bookkeeping outside the copy is small (the overhead row); the gap is inside the copy, where the very same qemu-img command line runs longer under the job (2.0-2.6 s) than from a shell (1.55-1.75 s) or from our spawn helper in a bare Node process (1.7-1.8 s). The worker process itself uses about 0.1 s of CPU during the copy; `strace -c` shows the same read/write/io_uring counts in both, with about 2.4 times more small `write` calls (eventfd wake-ups between qemu-img\'s threads) under the job, a sign of its threads being scheduled differently, not of more I/O. The cause is not found yet; the target is not met.',
     ],
   };
 }
