@@ -7,7 +7,8 @@
  * each builder states the ones it relies on.
  */
 import type { ImageFormat } from '../../shared/protocol';
-import type { ConvertParams } from '../../shared/protocol';
+import type { ConvertParams, SettingProblem } from '../../shared/protocol';
+import { convertSettingProblems } from '../../shared/protocol';
 import type { ErrorCode } from '../../shared/errors';
 import { classifyQemuImgError } from './qemu-img';
 
@@ -82,26 +83,9 @@ export interface TargetSettings {
   sequential: boolean;
 }
 
-/** A combination of settings qemu-img refuses, named by its spec field. */
-export interface SettingProblem {
-  path: string;
-  message: string;
-}
-
-/**
- * Combinations qemu-img 7.2 refuses, found before any tool runs (block/qcow2.c:
- * "Compression and preallocation not supported at the same time", non-zlib compression and lazy
- * refcounts need compat 1.1). Pure; empty when the settings are fine.
- */
-export function settingProblems(p: Pick<ConvertParams, 'format' | 'qcow2'>): SettingProblem[] {
-  if (p.format !== 'qcow2') return [];
-  const out: SettingProblem[] = [];
-  const q = p.qcow2;
-  if (q.compression === 'zstd' && q.compat === '0.10') out.push({ path: 'params.qcow2.compression', message: 'zstd compression needs compat 1.1' });
-  if (q.lazy_refcounts && q.compat === '0.10') out.push({ path: 'params.qcow2.lazy_refcounts', message: 'lazy refcounts need compat 1.1' });
-  if (q.compression !== 'none' && q.preallocation !== 'off') out.push({ path: 'params.qcow2.preallocation', message: 'compression and preallocation cannot be combined' });
-  return out;
-}
+/** Combinations qemu-img refuses: the protocol's own rule (shared/protocol/job-spec.ts), also checked at submit. */
+export type { SettingProblem } from '../../shared/protocol';
+export const settingProblems = (p: Pick<ConvertParams, 'format' | 'qcow2'>): SettingProblem[] => convertSettingProblems(p);
 
 /**
  * Target settings per output format (`qemu-img create -f FMT -o help`, qemu-img 7.2):

@@ -20,7 +20,7 @@ export const OperationType = z.enum([
 export type OperationType = z.infer<typeof OperationType>;
 
 export const RetryPolicy = z
-  .object({
+  .strictObject({
     max_attempts: z.number().int().min(1).max(10).default(1).describe('attempts in all, the first included'),
     backoff: z.enum(['fixed', 'exponential']).default('exponential'),
     initial_delay_s: z.number().nonnegative().max(86_400).default(10).describe('seconds before the first retry'),
@@ -31,7 +31,7 @@ export type RetryPolicy = z.infer<typeof RetryPolicy>;
 
 /** Disk bus and firmware the converted guest will boot with on KVM. */
 export const TargetProfile = z
-  .object({
+  .strictObject({
     disk_bus: z.enum(['virtio-blk', 'virtio-scsi', 'sata']).default('virtio-blk'),
     firmware: z.enum(['bios', 'uefi']).default('bios').describe('uefi means OVMF is available on the target'),
   })
@@ -99,14 +99,46 @@ export const ConvertParams = z.strictObject({
   overwrite: z.boolean().default(false),
   rate_limit_bps: z.number().int().positive().optional().describe('bytes per second'),
   tuning: z
-    .object({
+    .strictObject({
       out_of_order: z.boolean().default(true).describe('qemu-img -W'),
       coroutines: z.number().int().min(1).max(16).default(8).describe('qemu-img -m'),
       cache: z.enum(['writeback', 'none']).default('writeback').describe('qemu-img -t; writeback is flushed at the end'),
       sparse: z.boolean().default(true).describe('detect zeroes and leave holes (qemu-img -S)'),
     })
     .default({ out_of_order: true, coroutines: 8, cache: 'writeback', sparse: true }),
+}).superRefine((p, ctx) => {
+  // Refused at submit, so a spec qemu-img would refuse never becomes a queued job.
+  for (const problem of convertSettingProblems(p)) ctx.addIssue({ code: 'custom', path: problem.path.split('.').slice(1), message: problem.message });
+  const seen = new Map<string, number>();
+  p.disks.forEach((d, i) => {
+    const key = d.output.replace(/\/+/g, '/').replace(/\/\.(?=\/)/g, '');
+    const other = seen.get(key);
+    // Disks are numbered from 1 in the message, as a person counts; the path counts from 0.
+    if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['disks', i, 'output'], message: `disks ${other + 1} and ${i + 1} would both write ${d.output}` });
+    else seen.set(key, i);
+  });
 });
+
+/** A combination of convert settings qemu-img refuses, named by its spec field path. */
+export interface SettingProblem {
+  path: string;
+  message: string;
+}
+
+/**
+ * Combinations qemu-img 7.2 refuses (block/qcow2.c: "Compression and preallocation not
+ * supported at the same time"; non-zlib compression and lazy refcounts need compat 1.1). Pure;
+ * empty when the settings are fine. Paths are the spec's (`params.qcow2.compression`).
+ */
+export function convertSettingProblems(p: { format: string; qcow2: { compat: string; compression: string; preallocation: string; lazy_refcounts: boolean } }): SettingProblem[] {
+  if (p.format !== 'qcow2') return [];
+  const out: SettingProblem[] = [];
+  const q = p.qcow2;
+  if (q.compression === 'zstd' && q.compat === '0.10') out.push({ path: 'params.qcow2.compression', message: 'zstd compression needs compat 1.1' });
+  if (q.lazy_refcounts && q.compat === '0.10') out.push({ path: 'params.qcow2.lazy_refcounts', message: 'lazy refcounts need compat 1.1' });
+  if (q.compression !== 'none' && q.preallocation !== 'off') out.push({ path: 'params.qcow2.preallocation', message: 'compression and preallocation cannot be combined' });
+  return out;
+}
 
 const repairFields = {
   disks: diskList.describe('the converted copy to change, never the source'),

@@ -185,14 +185,18 @@ describe('the same refusals for a spec (submit, REST, the app)', () => {
   it('two disks onto one output: numbered from 1 in the message and the detail', async () => {
     const out = mkdtempSync(join(dir, 'o-'));
     const output = join(out, 'same.qcow2');
+    // The same spelling twice is refused by the spec itself; two spellings of one file reach the pre-flight.
+    expect(() => convertSpec({ disks: [{ source: fixtures['pattern-qcow2'], output }, { source: fixtures['pattern-vdi'], output }] })).toThrow(`disks 1 and 2 would both write ${output}`);
+    mkdirSync(join(out, 'sub'));
     const err = await runConvert(
       convertSpec({
         disks: [
           { source: fixtures['pattern-qcow2'], output },
-          { source: fixtures['pattern-vdi'], output },
+          { source: fixtures['pattern-vdi'], output: `${out}/sub/../same.qcow2` },
         ],
       }),
     ).catch((e: unknown) => e);
+    rmSync(join(out, 'sub'), { recursive: true });
     expect((err as WorkerError).info).toMatchObject({
       code: 'validation_failed',
       fields: [{ path: 'params.disks.1.output', message: `disks 1 and 2 would both write ${output}` }],

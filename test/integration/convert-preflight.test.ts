@@ -162,15 +162,26 @@ describe('refused outputs', () => {
 
   it('two disks of one job cannot share an output', async () => {
     const out = mkdtempSync(join(dir, 'out-'));
-    const e = await failsWith({ disks: [{ source: src, output: join(out, 'a.qcow2') }, { source: src, output: join(out, 'a.qcow2') }] }, 'validation_failed');
-    expect(e.info.fields?.[0]?.path).toBe('params.disks.1.output');
+    // The same name twice is refused by the spec itself, before any job exists.
+    expect(() => convertSpec({ disks: [{ source: src, output: join(out, 'a.qcow2') }, { source: src, output: join(out, 'a.qcow2') }] })).toThrow('disks 1 and 2 would both write');
+    // Two spellings of one file only the file system can tell apart: the pre-flight refuses them.
+    mkdirSync(join(out, 'sub'));
+    const e = await failsWith({ disks: [{ source: src, output: join(out, 'a.qcow2') }, { source: src, output: `${out}/sub/../a.qcow2` }] }, 'validation_failed');
+    expect(e.info.fields?.[0]).toEqual({ path: 'params.disks.1.output', message: `disks 1 and 2 would both write ${join(out, 'a.qcow2')}` });
+    rmSync(join(out, 'sub'), { recursive: true });
     empty(out);
   });
 
   it('settings qemu-img refuses are named by their field', async () => {
     const out = mkdtempSync(join(dir, 'out-'));
-    const e = await failsWith({ disks: [{ source: src, output: join(out, 'a.qcow2') }], qcow2: { compat: '0.10', compression: 'zstd' } }, 'validation_failed');
-    expect(e.info.fields).toEqual([{ path: 'params.qcow2.compression', message: 'zstd compression needs compat 1.1' }]);
+    // The spec refuses them at submit ...
+    expect(() => convertSpec({ disks: [{ source: src, output: join(out, 'a.qcow2') }], qcow2: { compat: '0.10', compression: 'zstd' } })).toThrow('zstd compression needs compat 1.1');
+    // ... and the engine checks again, for a spec that reached it some other way.
+    const spec = convertSpec({ disks: [{ source: src, output: join(out, 'a.qcow2') }] });
+    spec.params.qcow2 = { ...spec.params.qcow2, compat: '0.10', compression: 'zstd' };
+    const e = await runConvert(spec).then(() => null, (x: unknown) => x);
+    expect(e).toBeInstanceOf(WorkerError);
+    expect((e as WorkerError).info).toMatchObject({ code: 'validation_failed', fields: [{ path: 'params.qcow2.compression', message: 'zstd compression needs compat 1.1' }] });
     empty(out);
   });
 

@@ -54,7 +54,7 @@ describe('job builder model', () => {
 
   it('refuses two disks written to one file name', () => {
     const c = checkDraft(draft({ operation: 'convert', disks: ['/a/disk.vmdk', '/b/disk.vmdk'], dest: '/out' }));
-    expect(c.errors.dest).toEqual(['two disks would be written to the same file name']);
+    expect(c.errors.dest).toEqual(['disks 1 and 2 would both write /out/disk.qcow2']);
   });
 
   it('puts a priority out of range next to the priority field', () => {

@@ -116,3 +116,23 @@ describe('published JSON Schemas', () => {
     expect(onDisk).toEqual(jsonSchemaOf(name));
   });
 });
+
+describe('nested settings are strict and consistent', () => {
+  const base = { operation: 'convert', params: { disks: [{ source: '/vm/a.vmdk', output: '/out/a.qcow2' }] } };
+  const fields = (input: unknown) => {
+    const r = JobSpec.safeParse(input);
+    return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  };
+  it('refuses unknown fields in tuning, retry and the inspect target', () => {
+    expect(fields({ ...base, params: { ...base.params, tuning: { bogus_field: true } } })).toEqual([expect.stringMatching(/^params\.tuning: /)]);
+    expect(fields({ ...base, retry: { max_attempt: 3 } })).toEqual([expect.stringMatching(/^retry: /)]);
+    expect(fields({ operation: 'inspect', params: { disks: ['/vm/a.vmdk'], target: { bus: 'sata' } } })).toEqual([expect.stringMatching(/^params\.target: /)]);
+  });
+  it('refuses at submit what qemu-img would refuse, and two disks with one output', () => {
+    expect(fields({ ...base, params: { ...base.params, qcow2: { compression: 'zstd', compat: '0.10' } } })).toEqual(['params.qcow2.compression: zstd compression needs compat 1.1']);
+    expect(fields({ ...base, params: { ...base.params, qcow2: { compression: 'zlib', preallocation: 'full' } } })).toEqual(['params.qcow2.preallocation: compression and preallocation cannot be combined']);
+    expect(fields({ ...base, params: { ...base.params, format: 'raw', qcow2: { compression: 'zlib', preallocation: 'full' } } })).toEqual([]);
+    const two = { ...base, params: { disks: [{ source: '/vm/a.vmdk', output: '/out/x.qcow2' }, { source: '/vm/b.vmdk', output: '/out/y.qcow2' }, { source: '/vm/c.vmdk', output: '/out//x.qcow2' }] } };
+    expect(fields(two)).toEqual(['params.disks.2.output: disks 1 and 3 would both write /out//x.qcow2']);
+  });
+});
