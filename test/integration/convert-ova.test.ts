@@ -5,7 +5,7 @@
  * and tar, the OVF written as VMware's ovftool writes it.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -18,6 +18,13 @@ let dir: string;
 let ova: string;
 let raw: string;
 let ovaHash: string;
+/** The same package with a manifest (.mf) that matches, and one whose disk digest was altered. */
+let goodMf: string;
+let badMf: string;
+let diskSha: string;
+let badSha: string;
+/** Bytes of web01.ovf and web01-disk1.vmdk: what checking the manifest hashes. */
+let hashedSize: number;
 const SIZE = 16 * MiB;
 
 function ovf(disks: { href: string; id: string }[]): string {
@@ -67,6 +74,19 @@ beforeAll(async () => {
   // An OVA is a tar with the descriptor first (DSP0243 §5.3).
   const t = await execa('tar', ['--format=ustar', '-C', pkg, '-cf', ova, 'web01.ovf', 'web01-disk1.vmdk'], { reject: false });
   expect(t.exitCode, String(t.stderr)).toBe(0);
+  // VMware ovftool's manifest: `SHA256(name)= hex`, descriptor first; the tar lists the .mf
+  // right after the descriptor (DSP0243 §5.3).
+  diskSha = sha256Of(join(pkg, 'web01-disk1.vmdk'));
+  badSha = (diskSha[0] === '0' ? '1' : '0') + diskSha.slice(1);
+  const mf = (disk: string) => `SHA256(web01.ovf)= ${sha256Of(join(pkg, 'web01.ovf'))}\nSHA256(web01-disk1.vmdk)= ${disk}\n`;
+  for (const [name, digest] of [['web01-goodmf.ova', diskSha], ['web01-badmf.ova', badSha]] as const) {
+    writeFileSync(join(pkg, 'web01.mf'), mf(digest));
+    const r = await execa('tar', ['--format=ustar', '-C', pkg, '-cf', join(dir, name), 'web01.ovf', 'web01.mf', 'web01-disk1.vmdk'], { reject: false });
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+  }
+  hashedSize = statSync(join(pkg, 'web01.ovf')).size + statSync(join(pkg, 'web01-disk1.vmdk')).size;
+  goodMf = join(dir, 'web01-goodmf.ova');
+  badMf = join(dir, 'web01-badmf.ova');
   rmSync(pkg, { recursive: true });
   ovaHash = sha256Of(ova);
 });
@@ -95,7 +115,7 @@ describe('a disk inside an .ova', () => {
     expect(d.verification).toMatchObject({ method: 'checksum', ok: true, source_guest_sha256: expected, output_guest_sha256: expected });
     expect((await compareImages(raw, 'raw', join(out, 'web01.qcow2'), 'qcow2')).exitCode).toBe(0);
     expect(readdirSync(scratch)).toEqual([]);
-    expect(readdirSync(dir).sort()).toEqual(['disk.raw', 'web01 export.ova', out.slice(dir.length + 1), scratch.slice(dir.length + 1)].sort());
+    expect(readdirSync(dir).filter((n) => !n.startsWith('web01-')).sort()).toEqual(['disk.raw', 'web01 export.ova', out.slice(dir.length + 1), scratch.slice(dir.length + 1)].sort());
   });
 
   it('a member the package lacks: source_missing, listing the disks it has', async () => {
@@ -106,6 +126,67 @@ describe('a disk inside an .ova', () => {
     );
     expect((err as WorkerError).code).toBe('source_missing');
     expect((err as WorkerError).info.detail).toContain('web01-disk1.vmdk (vmdisk1)');
+    expect(readdirSync(out)).toEqual([]);
+  });
+});
+
+describe('the package manifest (.mf)', () => {
+  it('a manifest that matches: the descriptor and the member are hashed (progress stage manifest), then the disk converts', async () => {
+    const out = mkdtempSync(join(dir, 'o-'));
+    const before = sha256Of(goodMf);
+    const { output, rec } = await runConvert(convertSpec({ disks: [{ source: goodMf, member: 'web01-disk1.vmdk', output: join(out, 'web01.qcow2') }] }));
+    expect((output.payload as ConvertPayload).disks[0]!.member).toBe('web01-disk1.vmdk');
+    expect((await compareImages(raw, 'raw', join(out, 'web01.qcow2'), 'qcow2')).exitCode).toBe(0);
+    expect(rec.logs.map((l) => l.message)).toContain('web01-goodmf.ova: manifest web01.mf verified for web01.ovf, web01-disk1.vmdk');
+    // The hashing is progress: its bytes are the descriptor's and the member's, counted before
+    // the copy in the same bytes as the rest of the job, the percent never going back.
+    const m = rec.progress.filter((p) => p.stage === 'manifest');
+    expect(m.length).toBeGreaterThanOrEqual(2);
+    expect(m[0]!.bytes_done).toBe(0);
+    const copy = rec.progress.find((p) => p.stage === 'copy')!;
+    const hashedBytes = copy.bytes_done!; // the copy starts where the hashing ended
+    expect(m.at(-1)!.bytes_done).toBe(hashedBytes);
+    expect(hashedBytes).toBe(hashedSize);
+    expect(copy.bytes_total).toBe(hashedBytes + SIZE);
+    const percents = rec.progress.map((p) => p.percent);
+    for (let k = 1; k < percents.length; k++) expect(percents[k]!).toBeGreaterThanOrEqual(percents[k - 1]!);
+    for (const p of rec.progress.filter((x) => x.bytes_total)) expect(Math.abs(p.percent - (100 * p.bytes_done!) / p.bytes_total!)).toBeLessThan(0.01);
+    expect(sha256Of(goodMf)).toBe(before);
+  });
+
+  it('an altered digest: manifest_mismatch naming the file and both digests, before any output exists', async () => {
+    const out = mkdtempSync(join(dir, 'o-'));
+    const err = await runConvert(convertSpec({ disks: [{ source: badMf, member: 'web01-disk1.vmdk', output: join(out, 'web01.qcow2') }] })).then(
+      () => null,
+      (e: unknown) => e as WorkerError,
+    );
+    expect(err?.code).toBe('manifest_mismatch');
+    expect(err?.info.detail).toBe(`${badMf}: web01-disk1.vmdk (SHA256 ${diskSha}, manifest says ${badSha})`);
+    expect(readdirSync(out)).toEqual([]);
+  });
+
+  it('no manifest: converts, the log saying that nothing was checked', async () => {
+    const out = mkdtempSync(join(dir, 'o-'));
+    const { rec } = await runConvert(convertSpec({ disks: [{ source: ova, member: 'web01-disk1.vmdk', output: join(out, 'web01.qcow2') }] }));
+    expect(rec.logs).toContainEqual({ level: 'warn', message: 'web01 export.ova: no manifest: integrity not checked' });
+    expect(rec.progress.some((p) => p.stage === 'manifest')).toBe(false);
+    expect(readdirSync(out)).toEqual(['web01.qcow2']);
+  });
+
+  it('a cancel while the manifest is hashed: the job ends with the abort reason, nothing written', async () => {
+    const out = mkdtempSync(join(dir, 'o-'));
+    const ac = new AbortController();
+    const reason = new WorkerError('cancelled');
+    const err = await runConvert(convertSpec({ disks: [{ source: goodMf, member: 'web01-disk1.vmdk', output: join(out, 'web01.qcow2') }] }), {
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (p.stage === 'manifest') ac.abort(reason);
+      },
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBe(reason);
     expect(readdirSync(out)).toEqual([]);
   });
 });

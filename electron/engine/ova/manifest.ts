@@ -91,7 +91,13 @@ export interface ByteRange {
  * Digests (lower-case hex) of a byte range, every requested algorithm in one streaming pass.
  * Throws the fs error; aborts with `signal.reason`.
  */
-export async function hashRange(range: ByteRange, algorithms: readonly HashAlgorithm[], signal?: AbortSignal): Promise<Partial<Record<HashAlgorithm, string>>> {
+export async function hashRange(
+  range: ByteRange,
+  algorithms: readonly HashAlgorithm[],
+  signal?: AbortSignal,
+  /** Called with the bytes read so far of this range, as they are read. */
+  onBytes?: (n: number) => void,
+): Promise<Partial<Record<HashAlgorithm, string>>> {
   signal?.throwIfAborted();
   const hashes = algorithms.map((a) => [a, createHash(a)] as const);
   if (range.size > 0) {
@@ -101,6 +107,7 @@ export async function hashRange(range: ByteRange, algorithms: readonly HashAlgor
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         seen += chunk.length;
         for (const [, h] of hashes) h.update(chunk);
+        onBytes?.(seen);
       }
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
@@ -135,20 +142,28 @@ export interface ManifestCheck {
 /**
  * Check every manifest entry against the bytes `locate` gives for its file name (null: not in
  * the package). Each file is read once, for all the algorithms it is listed with. Reports, never
- * throws for a mismatch; throws fs errors and `signal.reason`.
+ * throws for a mismatch; throws fs errors and `signal.reason`. `onBytes` gets the bytes hashed
+ * so far over all the files, as they are read.
  */
-export async function checkManifest(entries: readonly ManifestEntry[], locate: (file: string) => ByteRange | null, signal?: AbortSignal): Promise<ManifestCheck> {
+export async function checkManifest(
+  entries: readonly ManifestEntry[],
+  locate: (file: string) => ByteRange | null,
+  signal?: AbortSignal,
+  onBytes?: (n: number) => void,
+): Promise<ManifestCheck> {
   const byFile = new Map<string, ManifestEntry[]>();
   for (const e of entries) byFile.set(e.file, [...(byFile.get(e.file) ?? []), e]);
   const mismatches: ManifestMismatch[] = [];
   const checked: string[] = [];
+  let before = 0;
   for (const [file, list] of byFile) {
     const range = locate(file);
     if (!range) {
       for (const e of list) mismatches.push({ file, algorithm: e.algorithm, expected: e.digest, actual: null, reason: 'missing' });
       continue;
     }
-    const digests = await hashRange(range, [...new Set(list.map((e) => e.algorithm))], signal);
+    const digests = await hashRange(range, [...new Set(list.map((e) => e.algorithm))], signal, onBytes && ((n) => onBytes(before + n)));
+    before += range.size;
     checked.push(file);
     for (const e of list) {
       const actual = digests[e.algorithm]!;

@@ -125,6 +125,34 @@ function packageName(base: string, href: string, what: string): string {
   return joined;
 }
 
+/** The `manifest_mismatch` detail: each file with the digest computed and the manifest's. */
+export function describeMismatches(mismatches: readonly ManifestMismatch[]): string {
+  return mismatches
+    .map((m) => (m.reason === 'missing' ? `${m.file} (listed, but not in the package)` : `${m.file} (${m.algorithm.toUpperCase()} ${m.actual}, manifest says ${m.expected})`))
+    .join('; ');
+}
+
+/**
+ * The bytes of the file a manifest entry (or href) names in an opened package: a member of the
+ * .ova, or a file beside the .ovf; null when the package has no such file. Throws
+ * `unsafe_package` for a name that would leave the package (openPackage refused those already).
+ */
+export async function locateInPackage(pkg: OvfPackage, href: string): Promise<{ name: string; range: ByteRange } | null> {
+  if (pkg.kind === 'ova') {
+    const base = posix.dirname(pkg.ovf_member) === '.' ? '' : posix.dirname(pkg.ovf_member);
+    const name = packageName(base, href, 'manifest entry');
+    const m = pkg.members.find((x) => x.name === name);
+    return m ? { name, range: { path: pkg.path, offset: m.offset, size: m.size } } : null;
+  }
+  const name = packageName('', href, 'manifest entry');
+  const dir = dirname(pkg.path);
+  const p = join(dir, ...name.split('/'));
+  const rel = relative(dir, p);
+  if (rel.startsWith('..' + sep) || rel === '..' || isAbsolute(rel)) throw new WorkerError('unsafe_package', { detail: `manifest entry "${href}" points outside ${dir}` });
+  const st = await stat(p).catch(() => null);
+  return st?.isFile() ? { name, range: { path: p, offset: 0, size: st.size } } : null;
+}
+
 const isOvfName = (n: string) => /\.ovf$/i.test(n);
 const stemOf = (n: string) => n.replace(/\.[^./]+$/, '');
 
@@ -397,8 +425,7 @@ async function assemble(
         manifest.verified = check.verified;
         manifest.mismatches = check.mismatches;
         if (!check.verified) {
-          const list = check.mismatches.map((m) => (m.reason === 'missing' ? `${m.file} (listed, but not in the package)` : `${m.file} (${m.algorithm.toUpperCase()} ${m.actual}, manifest says ${m.expected})`));
-          throw new WorkerError('manifest_mismatch', { detail: list.join('; ') });
+          throw new WorkerError('manifest_mismatch', { detail: describeMismatches(check.mismatches) });
         }
       }
     } else {

@@ -30,6 +30,7 @@ import { ioUringUsable } from './aio';
 import type { ToolResult, ToolRun } from '../../../tools/spawn';
 import type { OperationContext, OperationOutput } from '../../types';
 import { makePlan, planWork, RateWindow, type PlanStage, type ProgressPlan } from './plan';
+import { planManifestChecks, runManifestChecks, type ManifestWork } from './package-manifest';
 import { freeBytes, measureSource, preflight, type OutputPlan } from './preflight';
 import { flushFiles, fsyncPath, outputFiles, publishFile, removeEmptyDir } from './publish';
 import { describeStamp, resolveSource, sameStamps, stampFiles, untouchedLine, type ResolvedSource } from './source';
@@ -103,6 +104,7 @@ export async function convertOperation(ctx: ConvertContext): Promise<OperationOu
   const measures: (Promise<number | null> | null)[] = [];
   let befores: FileStamp[][];
   let outputs: OutputPlan[];
+  let manifests: ManifestWork[];
   try {
     for (const [i, disk] of params.disks.entries()) {
       if (disk.member !== undefined) await mkdir(ctx.scratchDir, { recursive: true, mode: 0o700 });
@@ -123,6 +125,7 @@ export async function convertOperation(ctx: ConvertContext): Promise<OperationOu
       checkAbort();
     }
     befores = await Promise.all(sources.map((s) => stampFiles(s.files)));
+    manifests = await planManifestChecks(params.disks, ctx.signal);
     outputs = await preflight(run, ctx.jobId, params, target, sources, measures);
   } catch (err) {
     // No tool outlives the job: let a measure still running finish first.
@@ -139,13 +142,35 @@ export async function convertOperation(ctx: ConvertContext): Promise<OperationOu
         `→ ${o.final} (${target.format}${target.subformat ? ` ${target.subformat}` : ''}); needs about ${formatBytes(o.required)}, ${formatBytes(o.free)} free`,
     );
   }
-  lap('preflight');
-
+  const manifestBytes = manifests.reduce((a, m) => a + m.bytes, 0);
   const plan = makePlan(
     sources.map((s) => s.virtualSize),
-    { verify: params.verify !== 'none', hash: params.sha256 },
+    { verify: params.verify !== 'none', hash: params.sha256, manifestBytes },
   );
   const allocatedTotal = sources.reduce((a, s) => a + s.allocated, 0);
+
+  // Packages: the converted members and the descriptor against the manifest, before any output
+  // exists (package-manifest.ts). Its seconds count as pre-flight.
+  if (manifests.length) {
+    let shown = -1;
+    const hashed = (n: number) => {
+      const work = planWork(plan, -1, 'manifest', n / Math.max(1, manifestBytes));
+      if (work.done === shown) return;
+      shown = work.done;
+      ctx.progress({
+        stage: 'manifest',
+        percent: work.percent,
+        bytes_done: work.done,
+        bytes_total: work.total,
+        allocated_bytes: allocatedTotal,
+        message: `checking the package manifest (${formatBytes(n)} of ${formatBytes(manifestBytes)} hashed)`,
+      });
+    };
+    if (manifestBytes > 0) hashed(0);
+    await runManifestChecks(manifests, ctx.signal, hashed, (line, level) => ctx.log(level, line, 'ova'));
+    checkAbort();
+  }
+  lap('preflight');
   // With a rate limit, the copy's rate is measured here over a window and shown clamped to the
   // limit: qemu-img lets its first requests through at once, so an instant rate can read many
   // times the limit (docs/convert.md, Progress).

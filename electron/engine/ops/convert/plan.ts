@@ -6,10 +6,11 @@
  * `verify` (its virtual size again: compare and checksum read both images), `hash` (sha256 of
  * the output files, weighted at half the virtual size: it reads files at disk speed but never
  * decodes an image format). Pre-flight, flush and publishing count as nothing: they take
- * milliseconds to a few seconds whatever the size.
+ * milliseconds to a few seconds whatever the size. Before the disks, a package's manifest check
+ * (`manifest`, disk -1) counts the bytes it hashes: the converted members and the descriptor.
  */
 
-export type PlanStage = 'copy' | 'verify' | 'hash';
+export type PlanStage = 'manifest' | 'copy' | 'verify' | 'hash';
 
 export interface PlanStep {
   disk: number;
@@ -27,8 +28,9 @@ export interface ProgressPlan {
 }
 
 /** Build the plan for disks of these virtual sizes (bytes). */
-export function makePlan(virtualSizes: readonly number[], opts: { verify: boolean; hash: boolean }): ProgressPlan {
+export function makePlan(virtualSizes: readonly number[], opts: { verify: boolean; hash: boolean; manifestBytes?: number }): ProgressPlan {
   const steps: PlanStep[] = [];
+  if (opts.manifestBytes) steps.push({ disk: -1, stage: 'manifest', units: opts.manifestBytes });
   virtualSizes.forEach((v, disk) => {
     const size = Math.max(1, v);
     steps.push({ disk, stage: 'copy', units: size });
