@@ -50,6 +50,16 @@ export const ERROR_CATALOGUE = {
     message: 'This machine lacks something the job needs.',
     hint: 'Run `h2k-worker capabilities` to see what is missing and how to get it.',
   },
+  port_in_use: {
+    kind: 'environment',
+    message: 'The port is already in use by another program.',
+    hint: 'Give another one with --port N, or --port 0 to let the system pick a free one (the URL printed says which).',
+  },
+  host_not_loopback: {
+    kind: 'user',
+    message: 'The server listens on this machine only (a loopback address).',
+    hint: 'Use --host 127.0.0.1 (the default) or ::1; reaching it from other machines waits for fleet mode and its authentication.',
+  },
   runner_busy: {
     kind: 'environment',
     message: 'Another runner already executes jobs for this data folder.',

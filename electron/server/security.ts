@@ -35,7 +35,7 @@ export function listenAddress(host: string): string {
   const h = host.trim().replace(/^\[|\]$/g, '');
   if (h.toLowerCase() === 'localhost') return '127.0.0.1';
   if (isIP(h) && isLoopbackAddress(h)) return h;
-  throw new WorkerError('bad_request', {
+  throw new WorkerError('host_not_loopback', {
     detail: `--host ${host} is not a loopback address: h2k-worker serve listens on 127.0.0.0/8 or ::1 only, until fleet mode adds real authentication`,
   });
 }

@@ -211,7 +211,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     );
   }
 
-  await app.listen({ host: address, port: opts.port ?? DEFAULT_PORT });
+  try {
+    await app.listen({ host: address, port: opts.port ?? DEFAULT_PORT });
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    const code = (err as { code?: string }).code;
+    if (code === 'EADDRINUSE') throw new WorkerError('port_in_use', { detail: `${address} port ${opts.port ?? DEFAULT_PORT} is taken (another h2k-worker serve, or another program)` });
+    throw err;
+  }
   const bound = app.server.address();
   const port = typeof bound === 'object' && bound ? bound.port : (opts.port ?? DEFAULT_PORT);
   guard = { token, port, hosts: allowedHosts(address, port) };

@@ -56,7 +56,7 @@ describe('h2k-worker serve', () => {
   it('refuses to listen beyond loopback', async () => {
     const r = await execa(process.execPath, ['--import', 'tsx', ENTRY, '--data-dir', join(dir.path, 'refused'), 'serve', '--host', '0.0.0.0'], { cwd: REPO, reject: false });
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain('The request is not valid. [bad_request]');
+    expect(r.stderr).toContain('The server listens on this machine only (a loopback address). [host_not_loopback]');
     expect(r.stderr).toContain('--host 0.0.0.0 is not a loopback address');
     expect(r.stdout).toBe('');
   });

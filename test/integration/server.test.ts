@@ -196,8 +196,16 @@ describe('guards', () => {
 
   it('will not listen beyond loopback', async () => {
     for (const host of ['0.0.0.0', '192.168.1.10', '::', 'example.com']) {
-      await expect(startServer({ worker, roots: [root], host, port: 0 })).rejects.toMatchObject({ info: { code: 'bad_request', detail: expect.stringContaining('loopback') } });
+      await expect(startServer({ worker, roots: [root], host, port: 0 })).rejects.toMatchObject({ info: { code: 'host_not_loopback', detail: expect.stringContaining('loopback') } });
     }
+  });
+
+  it('says so when its port is taken, instead of an internal error', async () => {
+    await expect(startServer({ worker, roots: [root], port: server.port })).rejects.toMatchObject({
+      info: { code: 'port_in_use', kind: 'environment', detail: `127.0.0.1 port ${server.port} is taken (another h2k-worker serve, or another program)` },
+    });
+    // The server that holds the port is unharmed.
+    expect((await api('settings.get', {})).status).toBe(200);
   });
 
   it('sends the CSP and the other protective headers', async () => {
