@@ -25,7 +25,7 @@ import { extensionOf } from '../tools/qemu-img-convert';
 import { openPackage } from '../engine/ova/package';
 import { sniffFile } from '../engine/image/magic';
 import { untouchedLine } from '../engine/ops/convert/source';
-import { EXIT, exitCodeForState, waitForJob, type CliContext } from './main';
+import { EXIT, exitCodeForState, noteIfNoRunner, waitForJob, type CliContext } from './main';
 
 type ConvertInput = Extract<JobSpecInput, { operation: 'convert' }>;
 
@@ -373,6 +373,7 @@ export function registerConvertCommand(program: Command, ctxOf: (cmd: Command) =
         const detail = await ctx.client().call('jobs.get', { id: job.id });
         ctx.out(ctx.json ? JSON.stringify(detail, null, 2) : isTerminal(job.state) ? renderConvertSummary(detail) : `${job.id}  ${job.state}`);
         ctx.setExit(isTerminal(job.state) ? exitCodeForState(job.state) : EXIT.ok);
+        noteIfNoRunner(ctx, job, 'convert without --detach to run it here');
         return;
       }
       if (!ctx.json) ctx.err(`job ${job.id} ${job.state}: ${spec.params.disks.map((d) => `${d.source}${d.member ? ` [${d.member}]` : ''} → ${d.output}`).join(', ')}`);

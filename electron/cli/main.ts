@@ -10,7 +10,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { JobSummary, WorkerEvent } from '../../shared/protocol';
-import { JobState, OperationType, isTerminal } from '../../shared/protocol';
+import { JobState, OperationType, WAITING_STATES, isTerminal } from '../../shared/protocol';
 import { WorkerError, formatError, toErrorInfo } from '../../shared/errors';
 import type { ErrorInfo } from '../../shared/protocol';
 import type { WorkerClient } from '../../shared/contract';
@@ -48,6 +48,17 @@ export interface CliContext {
   err(text: string): void;
   /** Set the process exit code of this command. */
   setExit(code: number): void;
+}
+
+/**
+ * After a listing: when jobs wait (QUEUED, or RETRY_WAIT for a retry) and no runner is alive for
+ * the data folder, say how many and how to start one; a retry "in 10 s" never happens otherwise.
+ */
+export async function noteWaitingWithoutRunner(ctx: CliContext): Promise<void> {
+  const w = ctx.worker();
+  if (w.runner || RunnerLock.isHeld(w.dataDir)) return;
+  const waiting = await ctx.client().call('jobs.list', { state: [...WAITING_STATES], limit: 1 });
+  if (waiting.total > 0) ctx.err(`note: ${waiting.total} job(s) wait for a runner, and none is running for ${w.dataDir}: start \`h2k-worker run\`, the desktop app or \`h2k-worker serve\` on this data folder`);
 }
 
 /**
@@ -224,6 +235,7 @@ export function buildProgram(ctxFactory: (opts: { dataDir?: string; json: boolea
       const ctx = ctxOf(cmd);
       const detail = await ctx.client().call('jobs.get', { id });
       ctx.out(ctx.json ? JSON.stringify(detail, null, 2) : renderDetail(detail));
+      noteIfNoRunner(ctx, detail.summary, 'run it here with `h2k-worker run`');
     });
 
   program
@@ -243,6 +255,7 @@ export function buildProgram(ctxFactory: (opts: { dataDir?: string; json: boolea
         ...(o.search ? { search: o.search } : {}),
       });
       ctx.out(ctx.json ? JSON.stringify(page, null, 2) : renderList(page.jobs, page.total));
+      await noteWaitingWithoutRunner(ctx);
     });
 
   program

@@ -94,6 +94,20 @@ describe('h2k-worker', () => {
     expect(again.stderr).toContain('[already_terminal]');
   });
 
+  it('convert --detach with no runner: says the job waits and how to start a runner; list says so for a waiting retry', async () => {
+    const disk = join(data.path, 'detach-src.qcow2');
+    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '16M']);
+    const r = await cli(['convert', disk, join(data.path, 'detach-out.raw'), '--detach', '--id', 'cli-detach-1']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.trim()).toBe('cli-detach-1  QUEUED');
+    expect(r.stderr).toContain('note: no runner is running for');
+    expect(r.stderr).toContain('(or convert without --detach to run it here)');
+    const l = await cli(['list']);
+    expect(l.stderr).toContain('note: 1 job(s) wait for a runner, and none is running for');
+    expect((await cli(['cancel', 'cli-detach-1'])).exitCode).toBe(0);
+    expect((await cli(['list'])).stderr).not.toContain('wait for a runner');
+  });
+
   it('answers an unknown job with exit code 5', async () => {
     const r = await cli(['status', 'no-such-job']);
     expect(r.exitCode).toBe(5);
