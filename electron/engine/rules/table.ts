@@ -364,8 +364,9 @@ export const RULES: readonly Rule[] = [
   {
     id: 'bios-guest-uefi-target',
     scope: 'root',
-    severity: 'warning',
-    title: 'The guest boots with BIOS but the target profile is UEFI',
+    // OVMF has no legacy BIOS (CSM): a BIOS-only guest (MBR, no EFI system partition) does not boot.
+    severity: 'blocker',
+    title: 'The guest boots with BIOS but the target profile is UEFI (OVMF cannot boot it: no legacy BIOS)',
     check: (r, i) => (firmwareOf(r, i) === 'bios' && i.target.firmware === 'uefi' ? { evidence: [...r.firmware.evidence.map(fact), fact('target firmware: uefi')] } : null),
     remediation: { kind: 'manual', summary: 'Boot the VM with BIOS (SeaBIOS).', steps: ['Define the VM with BIOS firmware (the libvirt default) and inspect again with --firmware bios.'] },
   },

@@ -119,6 +119,7 @@ describe('captured: Debian 12 VMware guest (debian-monolithicSparse.vmdk)', () =
     const f = run(facts, T('virtio-blk', 'uefi'));
     expect(ids(f)).toEqual([...EXPECTED, 'bios-guest-uefi-target']);
     expect(byId(f, 'bios-guest-uefi-target').evidence.map((e) => e.text)).toEqual(['/dev/sda has an MBR partition table', 'target firmware: uefi']);
+    expect(byId(f, 'bios-guest-uefi-target').severity).toBe('blocker');
     expect(ids(run(facts, T('virtio-blk', 'bios')))).not.toContain('uefi-without-ovmf');
   });
 });
