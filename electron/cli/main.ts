@@ -74,7 +74,7 @@ export function noteIfNoRunner(ctx: CliContext, job: Pick<JobSummary, 'id' | 'st
 }
 
 /**
- * Wait for a job to end, printing its events (unless --json), running it in this process
+ * Wait for a job to end, printing its events on stderr, running it in this process
  * when no runner holds the data folder. Ctrl-C cancels the job and waits for its clean-up.
  * Resolves with the job's final summary.
  */
@@ -89,11 +89,12 @@ export async function waitForJob(ctx: CliContext, id: string): Promise<JobSummar
     const r = await client.call('worker.info', {});
     ctx.err(`following job ${id}, run by the data folder's runner${r.runner ? ` (pid ${r.runner.pid})` : ''}`);
   }
-  const tty = process.stderr.isTTY && !ctx.json;
+  // Progress and log lines go to stderr also with --json (stdout then carries only the JSON
+  // document), so a person running a long job still sees it move.
+  const tty = Boolean(process.stderr.isTTY);
   let lastLine = '';
   let lastPrinted = { at: 0, stage: '' };
   const show = (e: WorkerEvent) => {
-    if (ctx.json) return;
     if (e.type === 'progress' && tty) {
       lastLine = formatProgress(e);
       process.stderr.write(`\r\x1b[2K${lastLine}`);

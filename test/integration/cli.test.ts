@@ -108,6 +108,16 @@ describe('h2k-worker', () => {
     expect((await cli(['list'])).stderr).not.toContain('wait for a runner');
   });
 
+  it('with --json, stdout is one JSON document and the job progress still shows on stderr', async () => {
+    const disk = join(data.path, 'json-src.qcow2');
+    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '16M']);
+    const r = await cli(['convert', disk, join(data.path, 'json-out.raw'), '--json']);
+    expect(r.exitCode).toBe(0);
+    expect((JSON.parse(r.stdout) as { summary: { state: string } }).summary.state).toBe('COMPLETED');
+    expect(r.stderr).toMatch(/PROGRESSING → COMPLETED/);
+    expect(r.stderr).toMatch(/copy +100%/);
+  });
+
   it('answers an unknown job with exit code 5', async () => {
     const r = await cli(['status', 'no-such-job']);
     expect(r.exitCode).toBe(5);
