@@ -12,7 +12,7 @@ mkdir -p "$out"
 h2k() { node bin/h2k-worker.js "$@"; }
 
 echo
-echo "== 1. What this machine can do (the first run starts a test appliance: up to a minute without KVM)"
+echo "== 1. What this machine can do (the first run starts a test appliance: a minute or two without KVM)"
 h2k capabilities
 
 echo
