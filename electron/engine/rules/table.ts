@@ -287,7 +287,14 @@ export const RULES: readonly Rule[] = [
     severity: 'warning',
     title: 'An initramfs could not be listed; its drivers are unknown',
     check: (r) => (isLinux(r) ? hit(initramfsUnreadable(r)) : null),
-    remediation: { kind: 'manual', summary: 'Install the missing decompressor, or check the file.', steps: ['Install the decompressor named in the evidence on this machine (zstd, xz-utils, lz4, bzip2) and inspect again.', 'If the file is damaged, regenerate the initramfs (initramfs_regen) on the converted copy.'] },
+    remediation: {
+      kind: 'manual',
+      summary: 'Install the missing decompressor, or regenerate a damaged initramfs.',
+      steps: [
+        'When the evidence names a compression this machine cannot undo (zstd, xz, lz4, bzip2), install it here (zstd, xz-utils, lz4, bzip2) and inspect again.',
+        'When it says "unrecognised data", the file is no initramfs any tool here can read (damaged, truncated, or a placeholder): regenerate it (initramfs_regen) on the converted copy.',
+      ],
+    },
   },
   {
     id: 'linux-no-kernel',
