@@ -6,10 +6,11 @@
  */
 import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkerError } from '../../shared/errors';
-import { convertSpec, hashFolder, MiB, qemuImg, randomRegions, runConvert, writeRegions } from './convert-helpers';
+import { nameMaxOf, temporaryName } from '../../electron/engine/ops/convert/preflight';
+import { compareImages, convertSpec, hashFolder, MiB, qemuImg, randomRegions, runConvert, writeRegions } from './convert-helpers';
 
 let dir: string;
 let src: string;
@@ -195,5 +196,54 @@ describe('the sources', () => {
     const now = hashFolder(dir);
     for (const [name, hash] of Object.entries(srcHashes)) expect(now[name], name).toBe(hash);
     mkdirSync(join(dir, 'done'), { recursive: true });
+  });
+});
+
+describe('output names longer than the file system takes', () => {
+  it('a 306-byte file name: validation_failed in pre-flight with both numbers, nothing created', async () => {
+    const out = mkdtempSync(join(dir, 'out-'));
+    const final = join(out, `${'a'.repeat(300)}.qcow2`);
+    const e = await failsWith({ disks: [{ source: src, output: final }] }, 'validation_failed');
+    expect(e.info.message).toBe('The output name is too long for its file system.');
+    expect(e.info.fields).toEqual([{ path: 'params.disks.0.output', message: `${final}: the file name is 306 bytes; at most 255 on this filesystem` }]);
+    empty(out);
+  });
+
+  it('a name that fits but whose vmdk extent names would not: refused counting the extent suffix', async () => {
+    const out = mkdtempSync(join(dir, 'out-'));
+    // A 252-byte name fits; qemu-img's extent `NAME-s001.vmdk` is 5 bytes longer: 257.
+    const final = join(out, `${'b'.repeat(247)}.vmdk`);
+    const e = await failsWith({ disks: [{ source: src, output: final }], format: 'vmdk', vmdk_subformat: 'twoGbMaxExtentSparse' }, 'validation_failed');
+    expect(e.info.fields).toEqual([
+      {
+        path: 'params.disks.0.output',
+        message: `${final}: the file name is 252 bytes; at most 250 on this filesystem, counting the extent suffix qemu-img adds (${'b'.repeat(247)}-s001.vmdk, 257 bytes, at most 255)`,
+      },
+    ]);
+    empty(out);
+  });
+
+  it('a 255-byte name converts: the temporary name falls back to a short one that fits', async () => {
+    const out = mkdtempSync(join(dir, 'out-'));
+    const final = join(out, `${'c'.repeat(249)}.qcow2`);
+    const spec = convertSpec({ disks: [{ source: src, output: final }] });
+    const declared: string[] = [];
+    await runConvert(spec, {
+      onProgress: (p) => {
+        if (p.stage === 'copy' && !declared.length) declared.push(...readdirSync(out));
+      },
+    });
+    // The full `.NAME.h2k-partial-JOBID` would be 279 bytes: written as `.h2k-partial-JOBID-HASH`.
+    expect(declared).toHaveLength(1);
+    expect(declared[0]).toMatch(new RegExp(`^\\.h2k-partial-${spec.id}-[0-9a-f]{12}$`));
+    expect(temporaryName(basename(final), spec.id!)).toBe(declared[0]);
+    expect(readdirSync(out)).toEqual([basename(final)]);
+    expect((await compareImages(src, 'raw', final, 'qcow2')).exitCode).toBe(0);
+  });
+
+  it('the longest name a folder takes is found without creating anything', async () => {
+    const out = mkdtempSync(join(dir, 'out-'));
+    expect(await nameMaxOf(out)).toBe(255);
+    empty(out);
   });
 });

@@ -56,11 +56,72 @@ function describeDisk(d: ConvertParams['disks'][number]): string {
   return d.member !== undefined ? `${d.source} member ${d.member}` : d.source;
 }
 
-/** The temporary name of an output: `.NAME.h2k-partial-JOBID`, shortened to fit NAME_MAX. */
-export function temporaryName(name: string, jobId: string): string {
+/**
+ * The temporary name of an output: `.NAME.h2k-partial-JOBID`, or, when that is longer than the
+ * file system's longest name (`nameMax` bytes), `.h2k-partial-JOBID-HASH` (12 hex digits of the
+ * name's sha256).
+ */
+export function temporaryName(name: string, jobId: string, nameMax = 255): string {
   const full = `.${name}.h2k-partial-${jobId}`;
-  if (Buffer.byteLength(full) <= 255) return full;
+  if (Buffer.byteLength(full) <= nameMax) return full;
   return `.h2k-partial-${jobId}-${createHash('sha256').update(name).digest('hex').slice(0, 12)}`;
+}
+
+/** Linux PATH_MAX: a path handed to a system call has at most PATH_MAX - 1 bytes. */
+const PATH_MAX = 4096;
+
+/**
+ * The longest file name (bytes) the folder's file system takes, NAME_MAX as pathconf(3) answers
+ * it (255 on ext4, xfs, btrfs, tmpfs; less on some FUSE and network file systems). Node has no
+ * pathconf, so it is found by asking lstat(2) about names that do not exist: ENAMETOOLONG above
+ * the limit, ENOENT (or success) at or below it. Nothing is created.
+ */
+export async function nameMaxOf(dir: string): Promise<number> {
+  const fits = async (n: number): Promise<boolean> => {
+    try {
+      await lstat(join(dir, 'h'.repeat(n)));
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code !== 'ENAMETOOLONG';
+    }
+  };
+  if ((await fits(255)) && !(await fits(256))) return 255;
+  let lo = 1;
+  let hi = 4096;
+  if (await fits(hi)) return hi;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (await fits(mid)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Every name the job creates for one output must fit the destination's file system: the file
+ * name itself, the extent names qemu-img derives from it (vmdk), and the temporary name it is
+ * written under first. Throws `validation_failed` naming the output and the numbers.
+ */
+function checkNameLengths(index: number, final: string, name: string, extents: readonly string[], tmp: string, nameMax: number): void {
+  const refuse = (message: string) => {
+    throw new WorkerError('validation_failed', {
+      message: 'The output name is too long for its file system.',
+      hint: 'Choose a shorter output file name.',
+      fields: [{ path: `params.disks.${index}.output`, message }],
+    });
+  };
+  const finalBytes = Buffer.byteLength(final);
+  if (finalBytes >= PATH_MAX) refuse(`${final}: the path is ${finalBytes} bytes; at most ${PATH_MAX - 1} on Linux`);
+  const bytes = Buffer.byteLength(name);
+  if (bytes > nameMax) refuse(`${final}: the file name is ${bytes} bytes; at most ${nameMax} on this filesystem`);
+  for (const e of extents) {
+    const b = Buffer.byteLength(e);
+    if (b > nameMax) {
+      refuse(`${final}: the file name is ${bytes} bytes; at most ${nameMax - (b - bytes)} on this filesystem, counting the extent suffix qemu-img adds (${e}, ${b} bytes, at most ${nameMax})`);
+    }
+  }
+  const t = Buffer.byteLength(tmp);
+  if (t > nameMax) refuse(`${final}: the temporary name ${tmp} is ${t} bytes; at most ${nameMax} on this filesystem`);
 }
 
 interface Identity {
@@ -167,6 +228,7 @@ export async function preflight(
   const inputs = await identities(sources.flatMap((s) => s.files));
   const plans: OutputPlan[] = [];
   const claimed = new Map<string, number>();
+  const nameMaxes = new Map<string, number>();
 
   for (const src of sources) {
     const disk = params.disks[src.index]!;
@@ -183,6 +245,11 @@ export async function preflight(
     const multiFile = target.format === 'vmdk';
     const virtualSize = target.format === 'vpc' && params.azure_round ? roundUpToMiB(src.virtualSize) : src.virtualSize;
     const extents = multiFile && target.subformat ? predictedExtentNames(name, target.subformat, virtualSize).map((n) => join(dir, n)) : [];
+    // Names that fit: before anything else looks the output up by a name the system would refuse.
+    const nameMax = nameMaxes.get(dir) ?? (await nameMaxOf(dir));
+    nameMaxes.set(dir, nameMax);
+    const tmpName = temporaryName(name, jobId, nameMax);
+    checkNameLengths(src.index, final, name, extents.map((e) => basename(e)), tmpName, nameMax);
 
     // Outputs must differ from each other.
     for (const p of [final, ...extents]) {
@@ -216,7 +283,7 @@ export async function preflight(
       }
     }
 
-    const tmp = join(dir, temporaryName(name, jobId));
+    const tmp = join(dir, tmpName);
     if (await exists(tmp)) throw new WorkerError('output_exists', { detail: `${tmp} (a leftover temporary file of this job id)`, hint: 'Remove it, or submit the job again without an id.' });
     plans.push({
       index: src.index,
