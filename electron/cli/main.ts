@@ -41,7 +41,7 @@ export function exitCodeForState(state: JobState): number {
 
 export interface CliContext {
   /** The worker of the data folder, opened on first use (runner settings apply then). */
-  worker(runner?: { concurrency?: number }): Worker;
+  worker(runner?: { concurrency?: number; announceJobs?: boolean }): Worker;
   client(): WorkerClient;
   json: boolean;
   out(text: string): void;
@@ -276,7 +276,7 @@ export function buildProgram(ctxFactory: (opts: { dataDir?: string; json: boolea
     .option('--concurrency <n>', 'jobs at once (default: the stored setting, 1 unless changed)', positiveInt)
     .action(async (o: { concurrency?: number }, cmd: Command) => {
       const ctx = ctxOf(cmd);
-      const worker = ctx.worker(o.concurrency === undefined ? {} : { concurrency: o.concurrency });
+      const worker = ctx.worker(o.concurrency === undefined ? { announceJobs: true } : { concurrency: o.concurrency, announceJobs: true });
       const runner = worker.startRunner();
       ctx.err(`runner ${runner.id} (pid ${process.pid}) executing jobs of ${worker.dataDir}, concurrency ${runner.concurrency}; Ctrl-C to stop`);
       await new Promise<void>((resolveStop) => {

@@ -35,6 +35,8 @@ export interface RunnerOptions {
   graceMs?: number;
   /** Called with every line the runner wants to tell its operator. */
   log?: (line: string) => void;
+  /** Also tell the operator when each job starts and ends (`h2k-worker run`). */
+  announceJobs?: boolean;
   /** Test-only: hold a claimed job in ASSIGNED this long before starting it (ms). */
   testOnlyHoldAfterClaimMs?: number;
 }
@@ -67,7 +69,7 @@ export class Runner {
 
   constructor(opts: RunnerOptions) {
     this.store = opts.store;
-    this.opts = { concurrency: 1, pollMs: 200, graceMs: 3000, ...opts };
+    this.opts = { concurrency: 1, pollMs: 200, graceMs: 3000, announceJobs: false, ...opts };
   }
 
   get id(): number {
@@ -233,6 +235,10 @@ export class Runner {
       while (!this.stopping && this.running.size < concurrency) {
         const id = this.store.claimNext(this.runnerId);
         if (!id) break;
+        if (this.opts.announceJobs) {
+          const s = this.store.summary(id);
+          this.say(`job ${id} started: ${s.operation} ${s.title}`);
+        }
         const controller = new AbortController();
         const entry: Running = { id, controller, done: Promise.resolve() };
         this.running.set(id, entry);
@@ -428,6 +434,7 @@ export class Runner {
       });
       this.store.transition(id, to, reason, { error }, [row.state as JobState]);
     })();
+    if (this.opts.announceJobs) this.say(`job ${id} ${to}${error ? `: ${error.code}: ${error.message}` : ''} (${((endMs - row.created_at) / 1000).toFixed(1)} s after submit)`);
   }
 
   private finishCompleted(id: string, output: OperationOutput): void {

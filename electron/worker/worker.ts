@@ -25,7 +25,7 @@ export interface WorkerOptions {
   /** Folders the file picker (`fs.list`) may show; none by default. */
   roots?: readonly string[];
   /** Extra runner settings; the runner itself is started with `startRunner()`. */
-  runner?: Partial<Pick<RunnerOptions, 'concurrency' | 'pollMs' | 'graceMs' | 'log' | 'testOnlyHoldAfterClaimMs'>>;
+  runner?: Partial<Pick<RunnerOptions, 'concurrency' | 'pollMs' | 'graceMs' | 'log' | 'announceJobs' | 'testOnlyHoldAfterClaimMs'>>;
 }
 
 export interface Worker {

@@ -147,6 +147,11 @@ describe('h2k-worker', () => {
     expect(second.stderr).toContain('[runner_busy]');
     const info = await cli(['list', '--json']);
     expect(info.exitCode).toBe(0);
+    // It tells its operator when each job starts and ends.
+    const spec = { operation: 'inspect', id: 'cli-run-announce', params: { disks: ['/srv/none.vmdk'] } };
+    expect((await cli(['submit', '-'], { input: JSON.stringify(spec) })).exitCode).toBe(0);
+    await waitFor(() => /job cli-run-announce FAILED: source_missing: .* s after submit\)/.test(err), 'the runner to announce the end of the job', 60_000);
+    expect(err).toContain('job cli-run-announce started: inspect');
     run.kill('SIGTERM');
     const end = await run;
     expect(end.exitCode).toBe(0);
