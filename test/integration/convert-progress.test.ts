@@ -2,7 +2,9 @@
  * What a technician reads while a convert job runs, through the real worker (runner, store,
  * events as the CLI and the app get them), on the pattern fixture disks with the real qemu-img:
  * - a throttled copy never shows a rate above the limit (qemu-img lets its first requests
- *   through at once, so an instant rate used to read many times the limit);
+ *   through at once, so an instant rate used to read many times the limit), nor a percent ahead
+ *   of what the limit let through (qemu-img -p -r counts submitted requests: it read 100 % with
+ *   seconds of copy to come);
  * - every progress event's percent agrees with bytes_done / bytes_total, with verification and
  *   hashing too;
  * - the audit trail records the source's size and mtime before and after, in ISO 8601, with one
@@ -42,7 +44,7 @@ function isoMtime(path: string): string {
 }
 
 describe('progress a technician can trust', () => {
-  it('with --rate-limit, no event after the first second shows a rate above the limit', async () => {
+  it('with --rate-limit, no event after the first second shows a rate above the limit, and the percent follows what the limit lets through', async () => {
     const source = fixtures['pattern-raw'];
     const before = sha256Of(source);
     const limit = 4 * MiB;
@@ -65,6 +67,27 @@ describe('progress a technician can trust', () => {
     for (const p of rated) expect(p.eta_s).not.toBeNull();
     for (const p of rated) expect(Date.parse(p.at) + p.eta_s! * 1000).toBeLessThanOrEqual(end + 5000);
     expect(rated.filter((p) => p.percent < 80).every((p) => p.eta_s! > 0)).toBe(true);
+    // qemu-img -p with -r counts the requests it submitted and reads 100 % within the first
+    // burst; the fraction shown is capped by what the limit allows so far over the data to copy
+    // (the source's allocated bytes), so the percent follows the clock: it never runs ahead of
+    // elapsed × limit / data (its time taken from the events, with a quarter second for the
+    // event to be stored after it was computed), rises in steps, and reaches 99 % only in the
+    // last second; 100 % comes with qemu-img's exit, in the last copy event.
+    const last = copy.at(-1)!;
+    expect(last.percent).toBe(100);
+    const running = copy.slice(0, -1);
+    const data = last.allocated_bytes!;
+    expect(data).toBe(statSync(source).blocks * 512);
+    for (const p of running) {
+      const allowed = (100 * (((Date.parse(p.at) - start + 250) / 1000) * limit)) / data;
+      expect(p.percent, `${p.at} ${p.percent}%`).toBeLessThanOrEqual(Math.min(99, allowed) + 0.01);
+      if (end - Date.parse(p.at) > 1000) expect(p.percent, `${p.at}: ${end - Date.parse(p.at)} ms of copy still to come`).toBeLessThan(99);
+    }
+    const rises = running.map((p) => p.percent).filter((v, k, a) => k === 0 || v > a[k - 1]!);
+    expect(new Set(rises).size).toBeGreaterThanOrEqual(3);
+    // The ETA comes from that capped progress: half-way through the copy it is still seconds.
+    const mid = running.find((p) => Date.parse(p.at) - start >= (end - start) / 2 && p.eta_s !== null);
+    expect(mid?.eta_s).toBeGreaterThan(0.25);
     expect((await compareImages(source, 'raw', out, 'qcow2')).exitCode).toBe(0);
     expect(sha256Of(source)).toBe(before);
   });

@@ -38,6 +38,18 @@ import { verifyOutput } from './verify';
 
 type ConvertContext = OperationContext<ConvertSpec>;
 
+/** What a progress report may add to its fraction. */
+interface ReportExtra {
+  /** The stage's own bytes, when they are not its fraction of the virtual size. */
+  bytes?: { done: number; total: number };
+  message?: string;
+  /** The copy's qemu-img has exited: its fraction is no longer capped by the rate limit. */
+  exited?: boolean;
+}
+
+/** A rate-limited copy reads at most this fraction done until qemu-img has exited. */
+const COPY_CAP_MAX = 0.99;
+
 /** One disk's state through the job. */
 interface DiskWork {
   src: ResolvedSource;
@@ -176,8 +188,19 @@ export async function convertOperation(ctx: ConvertContext): Promise<OperationOu
   // times the limit (docs/convert.md, Progress).
   const limit = params.rate_limit_bps ?? null;
   const copyRate = new RateWindow();
+  let copyStarted = Date.now();
+  /** The fraction of disk `disk`'s copy the rate limit allows after the time elapsed. */
+  const copyCap = (disk: number) => ((Date.now() - copyStarted) / 1000) * (limit ?? Infinity) / Math.max(1, sources[disk]!.allocated);
   let last = '';
-  const report = (disk: number, stage: PlanStage, fraction: number, extra: { bytes?: { done: number; total: number }; message?: string } = {}) => {
+  const report = (disk: number, stage: PlanStage, fraction: number, extra: ReportExtra = {}) => {
+    if (limit !== null && stage === 'copy') {
+      if (fraction === 0) copyStarted = Date.now();
+      // qemu-img -p with -r counts the requests it has submitted, not the data the limit let
+      // through: it reads 100 % long before the copy ends. The fraction shown is what the limit
+      // allows so far over the disk's data (its allocated bytes), and stays below 1 until
+      // qemu-img has exited (the caller then reports 1).
+      else if (!extra.exited) fraction = Math.min(fraction, copyCap(disk), COPY_CAP_MAX);
+    }
     // The same point twice (qemu-img prints 0.00 and 100.00 twice) would only read as 0 B/s.
     const key = `${disk}:${stage}:${fraction}:${extra.bytes?.done ?? ''}`;
     if (key === last) return;
@@ -330,7 +353,7 @@ async function convertOne(
   src: ResolvedSource,
   out: OutputPlan,
   before: FileStamp[],
-  report: (disk: number, stage: PlanStage, fraction: number, extra?: { bytes?: { done: number; total: number }; message?: string }) => void,
+  report: (disk: number, stage: PlanStage, fraction: number, extra?: ReportExtra) => void,
   lap: (stage: string) => void,
 ): Promise<DiskWork> {
   const i = src.index;
@@ -359,14 +382,25 @@ async function convertOne(
     progress: true,
   });
   const stream = progressStream();
+  // With a rate limit the fraction shown follows the clock (report caps it by what the limit
+  // allows so far), so it is reported again every half second, not only when qemu-img prints.
+  let qemuFraction = 0;
+  const ticker = params.rate_limit_bps
+    ? setInterval(() => {
+        if (qemuFraction > 0) report(i, 'copy', qemuFraction);
+      }, 500)
+    : undefined;
   const r = await run({
     command: 'qemu-img',
     args,
     onStdout: (chunk) => {
       const ps = stream.push(chunk);
-      if (ps.length) report(i, 'copy', ps[ps.length - 1]! / 100);
+      if (ps.length) {
+        qemuFraction = ps[ps.length - 1]! / 100;
+        report(i, 'copy', qemuFraction);
+      }
     },
-  });
+  }).finally(() => clearInterval(ticker));
   if (ctx.signal.aborted) throw ctx.signal.reason;
   ctx.log('debug', `disk ${i + 1}: qemu-img convert ran ${(r.durationMs / 1000).toFixed(3)} s, exit ${r.signal ?? r.exitCode}`, 'qemu-img');
   if (r.exitCode !== 0) {
@@ -376,7 +410,7 @@ async function convertOne(
       detail: `qemu-img convert ${src.given} → ${out.final}: ${firstLines(r.stderr) || `exit ${r.signal ?? r.exitCode}`}${free !== null ? ` (${formatBytes(free)} free in ${out.dir} now; pre-flight estimated ${formatBytes(out.required)} needed with ${formatBytes(out.free)} free)` : ''}`,
     });
   }
-  report(i, 'copy', 1);
+  report(i, 'copy', 1, { exited: true });
   const copyS = (Date.now() - copyStarted) / 1000;
   lap('copy');
 
