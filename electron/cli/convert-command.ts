@@ -210,7 +210,7 @@ export function buildConvertSpec(paths: string[], o: ConvertCliOptions, cwd = pr
         throw refuse(
           { path: 'paths', message: `a package of ${disks.length} disks, a file as destination` },
           `this is a package, its disks: ${disks.join(', ')}; give --member or a destination folder.`,
-          `Give --member NAME (once per disk) to pick disks, or a destination folder (existing, or ending with /) to convert all ${disks.length}.`,
+          `Give --member NAME (once per disk) to pick disks, or an existing destination folder to convert all ${disks.length} (create it first with mkdir -p; a trailing / marks a folder, it does not create one).`,
           `${s} holds ${disks.length} disks; ${dst} is one file`,
         );
       }
@@ -221,7 +221,7 @@ export function buildConvertSpec(paths: string[], o: ConvertCliOptions, cwd = pr
     throw refuse(
       { path: 'paths', message: `${pairs.length} disks, a file as destination` },
       `several disks need a destination folder: ${dst} is ${existsSync(dst) ? 'a file' : 'a file name'}.`,
-      'Give a folder (existing, or ending with /) as the last path; each disk is written there under its own name.',
+      'Give an existing folder as the last path (create it first with mkdir -p; a trailing / marks a folder, it does not create one); each disk is written there under its own name.',
       `${pairs.length} disks: ${pairs.map((p) => (p.member ? `${p.source} member ${p.member}` : p.source)).join(', ')}`,
     );
   }

@@ -138,7 +138,10 @@ describe('a package without --member', () => {
     const r = await cli(['convert', ova, 'vm/', '--verify', 'compare'], cwd);
     // The folder must exist: the job says so (dest_not_writable) and fails with exit 1.
     expect(r.exitCode).toBe(1);
-    expect(String(r.stdout)).toContain('[dest_not_writable]');
+    expect(String(r.stdout)).toContain(`The destination folder ${join(cwd, 'vm')} does not exist. [dest_not_writable]`);
+    expect(String(r.stdout)).toContain(`hint: Create it first (mkdir -p ${join(cwd, 'vm')}), then run the command again; a destination ending with / names a folder, it does not create one.`);
+    expect(String(r.stdout)).not.toMatch(/ENOENT|realpath/);
+    expect(existsSync(join(cwd, 'vm'))).toBe(false);
     mkdirSync(join(cwd, 'vm'));
     const ok = await cli(['convert', ova, 'vm/', '--verify', 'compare'], cwd);
     expect(ok.exitCode, String(ok.stderr)).toBe(0);

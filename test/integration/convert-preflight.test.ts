@@ -187,7 +187,21 @@ describe('refused outputs', () => {
   });
 
   it('a destination folder that does not exist: dest_not_writable', async () => {
-    await failsWith({ disks: [{ source: src, output: join(dir, 'no-such-folder', 'a.qcow2') }] }, 'dest_not_writable');
+    const missing = join(dir, 'no-such-folder');
+    const e = await failsWith({ disks: [{ source: src, output: join(missing, 'a.qcow2') }] }, 'dest_not_writable');
+    // Said in words, with what to do; no errno text (ENOENT, realpath).
+    expect(e.info.message).toBe(`The destination folder ${missing} does not exist.`);
+    expect(e.info.hint).toBe(`Create it first (mkdir -p ${missing}), then run the command again; a destination ending with / names a folder, it does not create one.`);
+    expect(e.info.detail ?? null).toBeNull();
+    expect(existsSync(missing)).toBe(false);
+    // A file where the folder should be, and a path through a file, are said as such.
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const f1 = await failsWith({ disks: [{ source: src, output: join(file, 'a.qcow2') }] }, 'dest_not_writable');
+    expect(f1.info.message).toBe(`The destination ${file} is a file, not a folder.`);
+    const f2 = await failsWith({ disks: [{ source: src, output: join(file, 'sub', 'a.qcow2') }] }, 'dest_not_writable');
+    expect(f2.info.message).toBe(`The destination ${join(file, 'sub')} is not a folder: part of its path is a file.`);
+    rmSync(file);
   });
 });
 

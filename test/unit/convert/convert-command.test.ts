@@ -157,6 +157,8 @@ describe('convert command line: what a technician expects', () => {
     const info = refusal(['vm.ova', 'one.qcow2'], {}, two);
     expect(info.message).toBe('this is a package, its disks: vm-disk1.vmdk, vm-disk2.vmdk; give --member or a destination folder.');
     expect(info.detail).toBe(`${ova} holds 2 disks; ${join(cwd, 'one.qcow2')} is one file`);
+    // The hint asks for an existing folder: a trailing / does not create one.
+    expect(info.hint).toBe('Give --member NAME (once per disk) to pick disks, or an existing destination folder to convert all 2 (create it first with mkdir -p; a trailing / marks a folder, it does not create one).');
     const one = new Map<string, SourceFacts>([[ova, { packageDisks: ['vm-disk1.vmdk'], what: 'an OVA package' }]]);
     expect(buildConvertSpec(['vm.ova', 'one.raw'], noFormat, cwd, one).params).toMatchObject({ format: 'raw', disks: [{ source: ova, member: 'vm-disk1.vmdk', output: join(cwd, 'one.raw') }] });
   });
@@ -173,6 +175,7 @@ describe('convert command line: what a technician expects', () => {
       const info = refusal(['a.vmdk', 'b.vmdk', dst], {});
       expect(info.message).toBe(`several disks need a destination folder: ${join(cwd, dst)} is ${dst === 'new.qcow2' ? 'a file name' : 'a file'}.`);
       expect(info.detail).toBe(`2 disks: ${join(cwd, 'a.vmdk')}, ${join(cwd, 'b.vmdk')}`);
+      expect(info.hint).toBe('Give an existing folder as the last path (create it first with mkdir -p; a trailing / marks a folder, it does not create one); each disk is written there under its own name.');
     }
     expect(refusal(['vm.ova', 'existing.qcow2'], { member: ['a', 'b'] }).message).toContain('several disks need a destination folder');
   });

@@ -67,6 +67,39 @@ export function temporaryName(name: string, jobId: string, nameMax = 255): strin
   return `.h2k-partial-${jobId}-${createHash('sha256').update(name).digest('hex').slice(0, 12)}`;
 }
 
+/**
+ * The destination folder, symlinks resolved, checked to exist, be a folder and be writable.
+ * Throws `dest_not_writable` saying which in words (no errno text): a folder that does not
+ * exist is not created, whether or not the destination ended with `/`.
+ */
+export async function destinationFolder(given: string): Promise<string> {
+  const refuse = (message: string, hint: string) => new WorkerError('dest_not_writable', { message, hint });
+  let dir: string;
+  try {
+    dir = await realpath(given);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw refuse(
+        `The destination folder ${given} does not exist.`,
+        `Create it first (mkdir -p ${given}), then run the command again; a destination ending with / names a folder, it does not create one.`,
+      );
+    }
+    if (code === 'ENOTDIR') throw refuse(`The destination ${given} is not a folder: part of its path is a file.`, 'Give a folder, or a file name inside an existing folder.');
+    if (code === 'EACCES') throw refuse(`The destination folder ${given} cannot be reached: permission denied on a folder of its path.`, 'Pick a folder you can write to.');
+    if (code === 'ELOOP') throw refuse(`The destination folder ${given} is a loop of symbolic links.`, 'Give the folder itself.');
+    if (code === 'ENAMETOOLONG') throw refuse(`The destination folder's path is too long: ${given}.`, 'Pick a folder with a shorter path.');
+    throw new WorkerError('dest_not_writable', { detail: `${given}: ${(err as Error).message}` });
+  }
+  if (!(await stat(dir)).isDirectory()) throw refuse(`The destination ${given} is a file, not a folder.`, 'Give a folder, or a file name inside an existing folder.');
+  try {
+    await access(dir, constants.W_OK | constants.X_OK);
+  } catch {
+    throw refuse(`The destination folder ${given} cannot be written${dir !== given ? ` (it is ${dir})` : ''}: permission denied.`, 'Pick a folder you can write to, or change its permissions.');
+  }
+  return dir;
+}
+
 /** Linux PATH_MAX: a path handed to a system call has at most PATH_MAX - 1 bytes. */
 const PATH_MAX = 4096;
 
@@ -233,14 +266,7 @@ export async function preflight(
   for (const src of sources) {
     const disk = params.disks[src.index]!;
     const name = basename(disk.output);
-    let dir: string;
-    try {
-      dir = await realpath(dirname(disk.output));
-      if (!(await stat(dir)).isDirectory()) throw new Error('not a folder');
-      await access(dir, constants.W_OK | constants.X_OK);
-    } catch (err) {
-      throw new WorkerError('dest_not_writable', { detail: `${dirname(disk.output)}: ${(err as Error).message}` });
-    }
+    const dir = await destinationFolder(dirname(disk.output));
     const final = join(dir, name);
     const multiFile = target.format === 'vmdk';
     const virtualSize = target.format === 'vpc' && params.azure_round ? roundUpToMiB(src.virtualSize) : src.virtualSize;
