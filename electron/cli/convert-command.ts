@@ -56,6 +56,13 @@ export interface ConvertCliOptions {
   detach?: boolean;
 }
 
+/** A queue priority from 0 to 100 (the protocol's range), for --priority. */
+export function parsePriority(v: string): number {
+  const n = Number(v.trim());
+  if (v.trim() === '' || !Number.isInteger(n) || n < 0 || n > 100) throw new InvalidArgumentError('a whole number from 0 to 100 is expected');
+  return n;
+}
+
 /**
  * "50M", "1.5G", "64k", "1048576" → bytes (binary units, as qemu-img reads sizes). Throws
  * commander's InvalidArgumentError for anything else.
@@ -65,7 +72,8 @@ export function parseSize(v: string): number {
   if (!m) throw new InvalidArgumentError('a size is expected, e.g. 65536, 64k, 50M, 1G');
   const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
   const n = Math.round(Number(m[1]) * mult);
-  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('a size of at least 1 byte is expected');
+  if (n < 1) throw new InvalidArgumentError('a size of at least 1 byte is expected');
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`a size of at most ${Number.MAX_SAFE_INTEGER} bytes (8 PiB) is expected`);
   return n;
 }
 
@@ -359,7 +367,7 @@ export function registerConvertCommand(program: Command, ctxOf: (cmd: Command) =
     .addOption(new Option('--cache <mode>', 'target cache (qemu-img -t; default writeback, flushed at the end)').choices(['writeback', 'none']))
     .option('--no-sparse', 'write zeroes instead of leaving holes')
     .option('--member <name>', 'a disk file inside the .ova/.ovf source (repeat for several)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
-    .option('--priority <n>', 'queue priority 0-100 (default 50)', (v) => Number(v))
+    .option('--priority <n>', 'queue priority 0-100 (default 50)', parsePriority)
     .option('--timeout <seconds>', 'stop the job after this long', positiveInt)
     .option('--attempts <n>', 'attempts in all when interrupted or a tool fails (default 1)', positiveInt)
     .option('--id <id>', 'job id (default: chosen by the worker)')

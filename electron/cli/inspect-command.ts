@@ -22,6 +22,7 @@ import { implementedOperations } from '../engine/ops';
 import { osDisplayName } from '../../shared/os-name';
 import { formatFindingCounts } from '../engine/rules/engine';
 import { EXIT, exitCodeForState, waitForJob, type CliContext } from './main';
+import { parsePriority } from './convert-command';
 
 type InspectInput = Extract<JobSpecInput, { operation: 'inspect' }>;
 
@@ -141,7 +142,7 @@ export function registerInspectCommand(program: Command, ctxOf: (cmd: Command) =
     .addOption(new Option('--target <bus>', 'disk bus on KVM').choices(['virtio-blk', 'virtio-scsi', 'sata']).default('virtio-blk'))
     .addOption(new Option('--firmware <fw>', 'firmware on KVM (uefi: OVMF is available)').choices(['bios', 'uefi']).default('bios'))
     .option('--no-guest', 'image-level inspection only (no appliance)')
-    .option('--priority <n>', 'queue priority 0-100 (default 50)', (v) => Number(v))
+    .option('--priority <n>', 'queue priority 0-100 (default 50)', parsePriority)
     .option('--timeout <seconds>', 'stop the job after this long', positiveInt)
     .option('--id <id>', 'job id (default: chosen by the worker)')
     .option('--json', 'print the InspectionReport as JSON')

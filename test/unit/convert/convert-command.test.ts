@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { JobSpec, type JobDetail } from '../../../shared/protocol';
 import { WorkerError } from '../../../shared/errors';
-import { buildConvertSpec, derivedOutputName, formatOfName, parseSize, renderConvertSummary, type ConvertCliOptions, type SourceFacts } from '../../../electron/cli/convert-command';
+import { buildConvertSpec, derivedOutputName, formatOfName, parsePriority, parseSize, renderConvertSummary, type ConvertCliOptions, type SourceFacts } from '../../../electron/cli/convert-command';
 
 const cwd = mkdtempSync(join(tmpdir(), 'h2k-cli-unit-'));
 mkdirSync(join(cwd, 'out'));
@@ -81,7 +81,14 @@ describe('convert command line → spec', () => {
     expect(parseSize('1.5G')).toBe(1.5 * 1024 ** 3);
     expect(parseSize('2MiB')).toBe(2 * 1024 * 1024);
     expect(() => parseSize('fast')).toThrow();
-    expect(() => parseSize('0')).toThrow();
+    expect(() => parseSize('0')).toThrow('a size of at least 1 byte is expected');
+    expect(() => parseSize('99999999999999999999999')).toThrow('a size of at most 9007199254740991 bytes (8 PiB) is expected');
+  });
+
+  it('reads a priority from 0 to 100, and says so otherwise', () => {
+    expect(parsePriority('0')).toBe(0);
+    expect(parsePriority(' 100 ')).toBe(100);
+    for (const bad of ['abc', '', '1e308', '-1', '101', '50.5']) expect(() => parsePriority(bad), bad).toThrow('a whole number from 0 to 100 is expected');
   });
 });
 
