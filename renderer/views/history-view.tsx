@@ -7,6 +7,7 @@ import { useEffect, useState } from 'react';
 import { JobState, OperationType, type WorkerEvent } from '../../shared/protocol';
 import { ErrorBox } from '../components/error-box';
 import { StateBadge } from '../components/state-badge';
+import { TableHead } from '../components/table-head';
 import { useActions, useApp } from '../hooks';
 import { formatBytes, formatDuration, formatProgress, formatRate, formatTime, operationLabel, stateLabel } from '../lib/format';
 import { isTerminalState } from '../lib/jobs';
@@ -103,14 +104,7 @@ function JobDetailPanel({ id }: { id: string }) {
       <section aria-labelledby="timeline-title">
         <h3 id="timeline-title">Timeline</h3>
         <table className="table" data-testid="timeline">
-          <thead>
-            <tr>
-              <th scope="col">State</th>
-              <th scope="col">Entered</th>
-              <th scope="col">Time spent</th>
-              <th scope="col">Reason</th>
-            </tr>
-          </thead>
+          <TableHead columns={['State', 'Entered', 'Time spent', 'Reason']} />
           <tbody>
             {detail.spans.map((span, i) => (
               <tr key={i}>
@@ -150,17 +144,7 @@ function JobDetailPanel({ id }: { id: string }) {
           {detail.result.artifacts.length ? (
             <table className="table" data-testid="artifacts">
               <caption className="sr-only">Artifacts</caption>
-              <thead>
-                <tr>
-                  <th scope="col">File</th>
-                  <th scope="col">Format</th>
-                  <th scope="col">Size</th>
-                  <th scope="col">Verification</th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
+              <TableHead columns={['File', 'Format', 'Size', 'Verification', <span className="sr-only">Actions</span>]} />
               <tbody>
                 {detail.result.artifacts.map((a) => (
                   <tr key={a.path}>
@@ -276,16 +260,7 @@ export function HistoryView({ id }: { id: string | null }) {
         <div className="history-list">
           <table className="table">
             <caption className="sr-only">Jobs, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Job</th>
-                <th scope="col">Operation</th>
-                <th scope="col">State</th>
-                <th scope="col" className="col-created">
-                  Created
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={['Job', 'Operation', 'State', { label: 'Created', className: 'col-created' }]} />
             <tbody>
               {history.ids.map((jid) => (
                 <HistoryRow key={jid} id={jid} selected={jid === id} />

@@ -4,6 +4,7 @@
  * version named on one line.
  */
 import { ErrorBox } from '../components/error-box';
+import { TableHead } from '../components/table-head';
 import { useActions, useApp } from '../hooks';
 import { formatBytes, formatDuration, formatTime, operationLabel } from '../lib/format';
 
@@ -84,13 +85,7 @@ export function MachineView() {
           <section aria-labelledby="ops-title">
             <h2 id="ops-title">Operations</h2>
             <table className="table" data-testid="operations">
-              <thead>
-                <tr>
-                  <th scope="col">Operation</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Why not</th>
-                </tr>
-              </thead>
+              <TableHead columns={['Operation', 'Status', 'Why not']} />
               <tbody>
                 {caps.operations.filter((o) => o.implemented).map((o) => (
                   <tr key={o.operation} className={o.runnable ? undefined : 'disabled'} aria-disabled={o.runnable ? undefined : true}>
@@ -120,14 +115,7 @@ export function MachineView() {
           <section aria-labelledby="caps-title">
             <h2 id="caps-title">Capabilities</h2>
             <table className="table" data-testid="capabilities">
-              <thead>
-                <tr>
-                  <th scope="col">Capability</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Found</th>
-                  <th scope="col">How to get it</th>
-                </tr>
-              </thead>
+              <TableHead columns={['Capability', 'Status', 'Found', 'How to get it']} />
               <tbody>
                 {caps.capabilities.map((c) => (
                   <tr key={c.key}>
@@ -164,13 +152,7 @@ export function MachineView() {
           <section aria-labelledby="tools-title">
             <h2 id="tools-title">Tools</h2>
             <table className="table" data-testid="tools">
-              <thead>
-                <tr>
-                  <th scope="col">Tool</th>
-                  <th scope="col">Version</th>
-                  <th scope="col">Path or how to get it</th>
-                </tr>
-              </thead>
+              <TableHead columns={['Tool', 'Version', 'Path or how to get it']} />
               <tbody>
                 {caps.tools.map((t) => (
                   <tr key={t.name}>
