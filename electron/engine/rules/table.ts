@@ -62,6 +62,18 @@ const onVirtioBlk = (t: TargetProfile): Severity => (t.disk_bus === 'virtio-blk'
 const firmwareOf = (r: OsRoot, i: RuleInput): 'bios' | 'uefi' | 'unknown' =>
   r.firmware.kind !== 'unknown' ? r.firmware.kind : (i.report.packages.find((p) => p.hardware.firmware)?.hardware.firmware ?? 'unknown');
 const guestUsesLvm = (g: GuestFacts) => g.lvm.lvs.length > 0;
+/** Image-layer error codes a rule of their own raises; `image-unreadable` raises any other. */
+const CODES_WITH_OWN_RULE = new Set<string>();
+const ownCodes = (...codes: string[]): string[] => {
+  for (const c of codes) CODES_WITH_OWN_RULE.add(c);
+  return codes;
+};
+/** The check of a disk rule raised by these image-layer error codes (registered as having their own rule). */
+const onDiskError = (...codes: string[]) => {
+  const own = ownCodes(...codes);
+  return (d: DiskReport) => hit(diskError(d, own));
+};
+const CORRUPT_CODES = ownCodes('image_corrupt', 'not_an_image');
 const REPAIRS_THAT_WRITE: ReadonlySet<string> = new Set(['offline_fix', 'boot_repair', 'lvm_repair', 'initramfs_regen', 'fs_repair']);
 
 export const RULES: readonly Rule[] = [
@@ -71,7 +83,7 @@ export const RULES: readonly Rule[] = [
     scope: 'disk',
     severity: 'blocker',
     title: 'A vmdk extent file is missing',
-    check: (d) => hit(diskError(d, ['extent_missing'])),
+    check: onDiskError('extent_missing'),
     remediation: { kind: 'manual', summary: 'Copy the missing extent files.', steps: ['Copy every -sNNN.vmdk / -flat.vmdk file of the disk from the source datastore next to its descriptor, keeping their names.', 'Inspect again.'] },
   },
   {
@@ -79,7 +91,7 @@ export const RULES: readonly Rule[] = [
     scope: 'disk',
     severity: 'blocker',
     title: 'A file of the backing chain (parent disk or snapshot) is missing',
-    check: (d) => hit(diskError(d, ['backing_missing'])),
+    check: onDiskError('backing_missing'),
     remediation: { kind: 'manual', summary: 'Copy the whole chain.', steps: ['Copy the whole VM folder, parent disks and snapshot files included, keeping their names and relative places.', 'Inspect again.'] },
   },
   {
@@ -87,7 +99,7 @@ export const RULES: readonly Rule[] = [
     scope: 'disk',
     severity: 'blocker',
     title: 'The backing file is a json: or network reference',
-    check: (d) => hit(diskError(d, ['backing_refused'])),
+    check: onDiskError('backing_refused'),
     remediation: { kind: 'manual', summary: 'Flatten or rebase onto a local file.', steps: ['Rebase the image onto a local file (qemu-img rebase -b PARENT -F FORMAT IMAGE) or flatten it on the source (qemu-img convert).', 'Inspect again.'] },
   },
   {
@@ -95,7 +107,7 @@ export const RULES: readonly Rule[] = [
     scope: 'disk',
     severity: 'blocker',
     title: 'The disk image was cut off',
-    check: (d) => hit(diskError(d, ['image_truncated'])),
+    check: onDiskError('image_truncated'),
     remediation: { kind: 'manual', summary: 'Copy the disk again.', steps: ['Compare the file size with the original on the source.', 'Copy the disk again from the source hypervisor, then inspect again.'] },
   },
   {
@@ -104,7 +116,7 @@ export const RULES: readonly Rule[] = [
     severity: 'blocker',
     title: 'The disk image is corrupt',
     check: (d) => {
-      const e = diskError(d, ['image_corrupt', 'not_an_image']);
+      const e = diskError(d, CORRUPT_CODES);
       if (e.length) return { evidence: e };
       if (d.image?.integrity.checked && d.image.integrity.ok === false) {
         const i = d.image.integrity;
@@ -119,7 +131,7 @@ export const RULES: readonly Rule[] = [
     scope: 'disk',
     severity: 'blocker',
     title: 'The disk image is encrypted',
-    check: (d) => hit(diskError(d, ['image_encrypted'])),
+    check: onDiskError('image_encrypted'),
     remediation: { kind: 'manual', summary: 'Decrypt on the source.', steps: ['Remove the VM encryption on the source hypervisor (VMware: VM Encryption policy; VirtualBox: disk encryption), then export again.'] },
   },
   {
@@ -127,7 +139,7 @@ export const RULES: readonly Rule[] = [
     scope: 'disk',
     severity: 'blocker',
     title: 'The disk image cannot be read',
-    check: (d) => (d.error && !['extent_missing', 'backing_missing', 'backing_refused', 'image_truncated', 'image_corrupt', 'not_an_image', 'image_encrypted'].includes(d.error.code) ? hit(diskError(d, [d.error.code])) : null),
+    check: (d) => (d.error && !CODES_WITH_OWN_RULE.has(d.error.code) ? hit(diskError(d, [d.error.code])) : null),
     remediation: { kind: 'manual', summary: 'Check the file.', steps: ['Read the error detail; check permissions and that the file is complete.', 'Inspect again.'] },
   },
   {
