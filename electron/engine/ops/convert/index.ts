@@ -35,6 +35,7 @@ import { freeBytes, measureSource, preflight, type OutputPlan } from './prefligh
 import { flushFiles, fsyncPath, outputFiles, publishFile, removeEmptyDir } from './publish';
 import { describeStamp, resolveSource, sameStamps, stampFiles, untouchedLine, type ResolvedSource } from './source';
 import { verifyOutput } from './verify';
+import { openPackage, type OvfPackage } from '../../ova/package';
 
 type ConvertContext = OperationContext<ConvertSpec>;
 
@@ -117,6 +118,17 @@ export async function convertOperation(ctx: ConvertContext): Promise<OperationOu
   let befores: FileStamp[][];
   let outputs: OutputPlan[];
   let manifests: ManifestWork[];
+  // Each package is opened once per job, whatever the number of its disks: its tar indexed, its
+  // OVF parsed and its gzip-compressed disks unpacked into the scratch folder only once.
+  const packages = new Map<string, Promise<OvfPackage>>();
+  const openPkg = (path: string): Promise<OvfPackage> => {
+    let pkg = packages.get(path);
+    if (!pkg) {
+      pkg = openPackage(path, { signal: ctx.signal, workDir: ctx.scratchDir });
+      packages.set(path, pkg);
+    }
+    return pkg;
+  };
   try {
     for (const [i, disk] of params.disks.entries()) {
       if (disk.member !== undefined) await mkdir(ctx.scratchDir, { recursive: true, mode: 0o700 });
@@ -131,13 +143,13 @@ export async function convertOperation(ctx: ConvertContext): Promise<OperationOu
             m.catch(() => undefined);
             measures[i] = m;
           },
-          ctx.scratchDir,
+          openPkg,
         ),
       );
       checkAbort();
     }
     befores = await Promise.all(sources.map((s) => stampFiles(s.files)));
-    manifests = await planManifestChecks(params.disks, ctx.signal);
+    manifests = await planManifestChecks(params.disks, ctx.signal, openPkg);
     outputs = await preflight(run, ctx.jobId, params, target, sources, measures);
   } catch (err) {
     // No tool outlives the job: let a measure still running finish first.

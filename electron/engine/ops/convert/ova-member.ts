@@ -7,14 +7,15 @@
  * `json:{"driver":FMT,"file":{"driver":"raw","offset":N,"size":M,"file":{"driver":"file",
  * "filename":OVA}}}` (qemuSourceOf), so nothing is extracted. A disk beside an .ovf is an
  * ordinary file and is resolved like any other source. A gzip-compressed disk
- * (ovf:compression="gzip") is unpacked into `workDir` first, when one is given.
+ * (ovf:compression="gzip") is unpacked first when `openPkg` opens the package with a working
+ * folder (the convert operation opens each package once per job, into its scratch folder).
  */
 import { basename } from 'node:path';
 import type { ConvertParams } from '../../../../shared/protocol';
 import { WorkerError } from '../../../../shared/errors';
 import { probePackageDisk } from '../../image/facts';
 import { sniffFile } from '../../image/magic';
-import { openPackage, type PackageDisk } from '../../ova/package';
+import type { OvfPackage, PackageDisk } from '../../ova/package';
 import { qemuSourceOf } from '../../ova/source';
 import type { Run } from '../../../tools/qemu-img';
 import type { ResolvedSource } from './source';
@@ -36,7 +37,8 @@ export async function openMemberSource(
   index: number,
   signal: AbortSignal,
   resolveFile: (path: string) => Promise<ResolvedSource>,
-  workDir?: string,
+  /** Opens the package (openPackage); the caller may share one open package between its disks. */
+  openPkg: (path: string) => Promise<OvfPackage>,
 ): Promise<ResolvedSource> {
   const member = disk.member!;
   if (!/\.(ova|ovf)$/i.test(disk.source)) {
@@ -50,7 +52,7 @@ export async function openMemberSource(
       });
     }
   }
-  const pkg = await openPackage(disk.source, { signal, ...(workDir ? { workDir } : {}) });
+  const pkg = await openPkg(disk.source);
   const found = findMember(pkg.disks, member);
   if (!found) {
     throw new WorkerError('source_missing', {

@@ -11,7 +11,7 @@ import { basename } from 'node:path';
 import type { ConvertParams } from '../../../../shared/protocol';
 import { WorkerError } from '../../../../shared/errors';
 import { checkManifest, type ByteRange, type ManifestEntry } from '../../ova/manifest';
-import { describeMismatches, locateInPackage, openPackage } from '../../ova/package';
+import { describeMismatches, locateInPackage, openPackage, type OvfPackage } from '../../ova/package';
 import { findMember } from './ova-member';
 
 /** What checking one package's manifest will read. */
@@ -31,16 +31,21 @@ export interface ManifestWork {
 }
 
 /**
- * Open each package the job reads (once, whatever the number of its disks) and list what its
- * manifest check reads. Throws what openPackage throws, and `signal.reason`.
+ * Open each package the job reads (once, whatever the number of its disks; `openPkg` may hand
+ * back the package the job already opened) and list what its manifest check reads. Throws what
+ * openPackage throws, and `signal.reason`.
  */
-export async function planManifestChecks(disks: ConvertParams['disks'], signal: AbortSignal): Promise<ManifestWork[]> {
+export async function planManifestChecks(
+  disks: ConvertParams['disks'],
+  signal: AbortSignal,
+  openPkg: (path: string) => Promise<OvfPackage> = (path) => openPackage(path, { signal }),
+): Promise<ManifestWork[]> {
   const members = new Map<string, string[]>();
   for (const d of disks) if (d.member !== undefined) members.set(d.source, [...(members.get(d.source) ?? []), d.member]);
   const works: ManifestWork[] = [];
   for (const [source, names] of members) {
     signal.throwIfAborted();
-    const pkg = await openPackage(source, { signal });
+    const pkg = await openPkg(source);
     const wanted = new Set([pkg.ovf_member, ...names.map((m) => findMember(pkg.disks, m)?.file).filter((f): f is string => f !== undefined)]);
     const work: ManifestWork = { source, manifest: pkg.manifest.present ? pkg.manifest.file : null, entries: [], ranges: new Map(), uncovered: [], bytes: 0 };
     const covered = new Set<string>();

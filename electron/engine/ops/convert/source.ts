@@ -13,7 +13,7 @@ import { descriptorExtents, determineFormat, probeImage } from '../../image/fact
 import { sniffFile } from '../../image/magic';
 import type { Run } from '../../../tools/qemu-img';
 import { openMemberSource } from './ova-member';
-import { openPackage } from '../../ova/package';
+import { openPackage, type OvfPackage } from '../../ova/package';
 
 /** A disk to convert, as qemu-img will read it. */
 export interface ResolvedSource {
@@ -128,8 +128,11 @@ export async function resolveSource(
   signal: AbortSignal,
   /** Called once the format is known (from the magic), so work can start beside the probe. */
   onFormat?: (spec: string, format: ImageFormat) => void,
-  /** Where a gzip-compressed package disk may be unpacked (the job's scratch folder). */
-  workDir?: string,
+  /**
+   * Opens a package holding a member disk (openPackage; with a working folder, gzip-compressed
+   * disks are unpacked there). The operation passes one that opens each package once per job.
+   */
+  openPkg: (path: string) => Promise<OvfPackage> = (path) => openPackage(path, { signal }),
 ): Promise<ResolvedSource> {
   if (disk.member === undefined && /\.(ova|ovf)$/i.test(disk.source)) {
     const pkg = await openPackage(disk.source, { signal });
@@ -140,7 +143,7 @@ export async function resolveSource(
     });
   }
   if (disk.member !== undefined) {
-    return openMemberSource(run, disk, index, signal, (path) => resolveSource(run, { source: path, output: disk.output }, index, signal, onFormat), workDir);
+    return openMemberSource(run, disk, index, signal, (path) => resolveSource(run, { source: path, output: disk.output }, index, signal, onFormat), openPkg);
   }
   const format = (await determineFormat(disk.source)).format;
   onFormat?.(disk.source, format);
