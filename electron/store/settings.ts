@@ -14,9 +14,12 @@ export const DEFAULT_SETTINGS: StoredSettings = { concurrency: 1, default_format
 
 const KEYS = Object.keys(DEFAULT_SETTINGS) as (keyof StoredSettings)[];
 
-/** The stored settings (defaults where unset or unreadable) and when they last changed (ms, or null). */
+/**
+ * The stored settings (defaults where unset or unreadable) and when they last changed (ms, or
+ * null). The runner asks on every poll (its concurrency), hence the store's cached statement.
+ */
 export function readSettings(store: JobStore): StoredSettings & { updated_at: number | null } {
-  const rows = store.db.prepare('SELECT key, value, updated_at FROM settings').all() as { key: string; value: string; updated_at: number }[];
+  const rows = store.prepare('SELECT key, value, updated_at FROM settings').all() as { key: string; value: string; updated_at: number }[];
   const out: StoredSettings = { ...DEFAULT_SETTINGS };
   let updated: number | null = null;
   for (const row of rows) {
@@ -38,7 +41,7 @@ export function readSettings(store: JobStore): StoredSettings & { updated_at: nu
 /** Store the given settings (already validated by the contract) in one transaction. */
 export function writeSettings(store: JobStore, patch: SettingsPatch, now = Date.now()): void {
   const valid = SettingsPatch.parse(patch);
-  const put = store.db.prepare(
+  const put = store.prepare(
     'INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
   );
   store.db.transaction(() => {

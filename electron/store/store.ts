@@ -166,8 +166,11 @@ export class JobStore {
     }
   }
 
-  /** A prepared statement for SQL built at run time, prepared once per distinct text. */
-  private prepare(sql: string): Database.Statement {
+  /**
+   * A prepared statement for SQL built at run time, prepared once per distinct text. Queries
+   * run on every runner poll use it, so SQLite does not compile them again each time.
+   */
+  prepare(sql: string): Database.Statement {
     let st = this.cached.get(sql);
     if (!st) {
       st = this.db.prepare(sql);
@@ -427,7 +430,7 @@ export class JobStore {
   /** RETRY_WAIT jobs whose backoff has passed. */
   dueRetries(nowMs = Date.now()): string[] {
     return (
-      this.db.prepare("SELECT id FROM jobs WHERE state = 'RETRY_WAIT' AND (not_before IS NULL OR not_before <= ?)").all(nowMs) as { id: string }[]
+      this.prepare("SELECT id FROM jobs WHERE state = 'RETRY_WAIT' AND (not_before IS NULL OR not_before <= ?)").all(nowMs) as { id: string }[]
     ).map((r) => r.id);
   }
 
