@@ -3,9 +3,9 @@
  * run, and how a stream of events updates a job as the list last saw it.
  */
 import {
-  ACTIVE_STATES,
-  TERMINAL_STATES,
   WAITING_STATES,
+  isActive as isActiveState,
+  isTerminal as isTerminalState,
   type JobDetail,
   type JobState,
   type JobSummary,
@@ -15,9 +15,9 @@ import {
 
 export const LOG_TAIL = 50;
 
-export const isActiveState = (s: JobState): boolean => ACTIVE_STATES.includes(s);
+/** The protocol's own state tests (shared/protocol), under the names the views use. */
+export { isActiveState, isTerminalState };
 export const isWaitingState = (s: JobState): boolean => WAITING_STATES.includes(s);
-export const isTerminalState = (s: JobState): boolean => TERMINAL_STATES.includes(s);
 
 /** Progress view order: running jobs first (oldest first), then waiting ones by priority, then age. */
 export function progressOrder(a: JobSummary, b: JobSummary): number {
