@@ -6,9 +6,9 @@
  * Last-Event-ID; when the stream is refused (server restarted with a new token), the status
  * says so and calls fail with `unauthorized`.
  */
-import type { EventFilter, MethodInput, MethodName, MethodOutput } from '../../shared/contract';
+import { Envelope, type EventFilter, type MethodInput, type MethodName, type MethodOutput } from '../../shared/contract';
 import { WorkerError } from '../../shared/errors';
-import { ErrorInfo, WorkerEvent } from '../../shared/protocol';
+import { WorkerEvent } from '../../shared/protocol';
 import type { ConnectionStatus } from '../store/types';
 import type { AppClient } from './types';
 
@@ -67,12 +67,11 @@ export function httpClient(opts: HttpClientOptions = {}): AppClient {
     } catch {
       throw new WorkerError('internal', { detail: `${method}: HTTP ${res.status} without a JSON answer` });
     }
-    const env = body as { ok?: unknown; value?: unknown; error?: unknown };
-    if (env.ok === true) return env.value as MethodOutput<M>;
-    const info = ErrorInfo.safeParse(env.error);
-    if (!info.success) throw new WorkerError('internal', { detail: `${method}: HTTP ${res.status}, malformed answer` });
-    if (info.data.code === 'unauthorized') setStatus('unauthorized');
-    throw WorkerError.fromInfo(info.data);
+    const env = Envelope.safeParse(body);
+    if (!env.success) throw new WorkerError('internal', { detail: `${method}: HTTP ${res.status}, malformed answer` });
+    if (env.data.ok) return env.data.value as MethodOutput<M>;
+    if (env.data.error.code === 'unauthorized') setStatus('unauthorized');
+    throw WorkerError.fromInfo(env.data.error);
   }
 
   function dispatch(data: string): void {

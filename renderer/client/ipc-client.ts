@@ -2,12 +2,12 @@
  * The WorkerClient in Electron: over the preload bridge (`window.h2k`), whose named functions
  * answer with envelopes; an error envelope becomes a WorkerError carrying its ErrorInfo.
  */
-import { splitMethod, type EventFilter, type H2kBridge, type MethodInput, type MethodName, type MethodOutput } from '../../shared/contract';
+import { splitMethod, type Envelope, type EventFilter, type H2kBridge, type MethodInput, type MethodName, type MethodOutput } from '../../shared/contract';
 import { WorkerError } from '../../shared/errors';
-import type { ErrorInfo, WorkerEvent } from '../../shared/protocol';
+import type { WorkerEvent } from '../../shared/protocol';
 import type { AppClient } from './types';
 
-type Fn = (input: unknown) => Promise<{ ok: true; value: unknown } | { ok: false; error: ErrorInfo }>;
+type Fn = (input: unknown) => Promise<Envelope>;
 
 export function ipcClient(bridge: H2kBridge): AppClient {
   const fnOf = (method: MethodName): Fn => {
