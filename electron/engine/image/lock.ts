@@ -59,7 +59,7 @@ export async function qemuImgInfoLockAware(run: Run, path: string, format: Image
 }
 
 /** QEMU's lock byte for a held "write" permission: 100 + bit 1 (block/file-posix.c, RAW_LOCK_PERM_BASE). */
-export const QEMU_WRITE_LOCK_BYTE = 101;
+const QEMU_WRITE_LOCK_BYTE = 101;
 
 /**
  * Whether /proc/locks text (proc(5): `N: OFDLCK ADVISORY READ -1 MAJ:MIN:INODE START END`,
@@ -83,7 +83,7 @@ export function writeLockLine(procLocks: string, dev: { major: number; minor: nu
  * /proc/locks)? Returns a one-line description when it is, null when not or when /proc/locks
  * cannot be read (not Linux): then only qemu-img's own refusal tells.
  */
-export async function writeLockHeld(path: string): Promise<string | null> {
+async function writeLockHeld(path: string): Promise<string | null> {
   const [st, text] = await Promise.all([stat(path).catch(() => null), readFile('/proc/locks', 'utf8').catch(() => null)]);
   if (!st || text === null) return null;
   // Linux dev_t: major in bits 8-19, minor in bits 0-7 and 20-31 (new_decode_dev).

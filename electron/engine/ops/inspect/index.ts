@@ -32,7 +32,7 @@ import type { OperationContext, OperationOutput } from '../../types';
 import { applianceUnavailable, emptyGuest, inspectGuest, type DriveSpec, type GuestDrive } from './guest';
 
 /** Disk-level errors: the image exists but is damaged or unusable; reported, not thrown. */
-export const DISK_LEVEL_ERRORS: ReadonlySet<ErrorCode> = new Set(['image_truncated', 'image_corrupt', 'extent_missing', 'backing_missing', 'backing_refused', 'image_encrypted']);
+const DISK_LEVEL_ERRORS: ReadonlySet<ErrorCode> = new Set(['image_truncated', 'image_corrupt', 'extent_missing', 'backing_missing', 'backing_refused', 'image_encrypted']);
 
 /**
  * Whether an input is a package: an .ova or .ovf file, or a folder holding exactly one .ovf (an
@@ -40,7 +40,7 @@ export const DISK_LEVEL_ERRORS: ReadonlySet<ErrorCode> = new Set(['image_truncat
  * without exactly one .ovf is no disk and no package: throws WorkerError `not_an_image`, its
  * detail naming the folder and the .ovf files found (several: pick one).
  */
-export async function isPackageInput(path: string): Promise<boolean> {
+async function isPackageInput(path: string): Promise<boolean> {
   if (/\.(ova|ovf)$/i.test(path)) return true;
   const st = await stat(path).catch(() => null);
   if (!st?.isDirectory()) return false;
@@ -57,7 +57,7 @@ export async function isPackageInput(path: string): Promise<boolean> {
 }
 
 /** PackageReport of an opened package. */
-export function packageReport(pkg: OvfPackage): PackageReport {
+function packageReport(pkg: OvfPackage): PackageReport {
   const d = pkg.descriptor;
   const m = pkg.manifest;
   return {
