@@ -208,9 +208,11 @@ export const IPC_EVENT_CHANNEL = 'h2k:event';
 export const IPC_SUBSCRIBE_CHANNEL = 'h2k:subscribe';
 export const IPC_UNSUBSCRIBE_CHANNEL = 'h2k:unsubscribe';
 
+/** A subscription's id, chosen by the preload. */
+const SubscriptionId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 /** `h2k:subscribe` payload: the preload names the subscription, so no event can outrun its id. */
-export const SubscribeRequest = z.object({ sub: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), filter: EventFilter }).strict();
-export const UnsubscribeRequest = z.object({ sub: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) }).strict();
+export const SubscribeRequest = z.object({ sub: SubscriptionId, filter: EventFilter }).strict();
+export const UnsubscribeRequest = z.object({ sub: SubscriptionId }).strict();
 /** What main pushes on `h2k:event`: one event for one of this page's subscriptions. */
 export type EventPush = { sub: string; event: WorkerEvent };
 
