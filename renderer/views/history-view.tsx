@@ -48,7 +48,6 @@ function JobDetailPanel({ id }: { id: string }) {
   const detail = useApp((s) => s.details[id]);
   const summary = useApp((s) => s.jobs[id]);
   const events = useApp((s) => s.detailEvents[id]);
-  const hasDesktop = useActions().hasDesktop;
   const actions = useActions();
   const [showProgress, setShowProgress] = useState(false);
   const state = summary?.state;
@@ -162,7 +161,7 @@ function JobDetailPanel({ id }: { id: string }) {
                       <button type="button" className="small" onClick={() => void actions.copyText(a.path, 'Path')}>
                         Copy path
                       </button>
-                      {hasDesktop ? (
+                      {actions.hasDesktop ? (
                         <button type="button" className="small" onClick={() => void actions.showInFolder(a.path)}>
                           Open folder
                         </button>
