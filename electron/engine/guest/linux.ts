@@ -52,7 +52,8 @@ export async function listDir(s: GuestfishSession, dir: string): Promise<string[
   return r.ok ? linesOf(r.out) : [];
 }
 
-async function exists(s: GuestfishSession, path: string): Promise<boolean> {
+/** Whether a guest path exists; false when it cannot be asked. */
+export async function exists(s: GuestfishSession, path: string): Promise<boolean> {
   const r = await s.call('exists', [path]);
   return r.ok && parseBool(r.out);
 }

@@ -10,8 +10,9 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import type { WindowsFacts } from '../../../shared/protocol';
-import { parseBool, parseString } from './gf-output';
-import { linesOf, type GuestfishSession } from './session';
+import { parseString } from './gf-output';
+import { exists, listDir } from './linux';
+import type { GuestfishSession } from './session';
 
 /** The value of a REG_DWORD as hivex-value-value prints it (4 raw little-endian bytes). */
 export function dwordFromRaw(out: string): number | null {
@@ -40,8 +41,7 @@ async function resolveCi(s: GuestfishSession, path: string): Promise<string | nu
   if (!r.ok) return null;
   const p = parseString(r.out);
   if (!p) return null;
-  const e = await s.call('exists', [p]);
-  return e.ok && parseBool(e.out) ? p : null;
+  return (await exists(s, p)) ? p : null;
 }
 
 /** Follow named children from `node`; null when one is missing (hivex returns 0 then). */
@@ -80,7 +80,7 @@ export async function collectWindows(s: GuestfishSession, root: string, mountRef
   const sr = sysroot ?? '/Windows';
   const driverFiles = await Promise.all(names.map((n) => resolveCi(s, `${sr}/System32/drivers/${n}.sys`)));
   const repo = await resolveCi(s, `${sr}/System32/DriverStore/FileRepository`);
-  const repoNames = repo ? await s.call('ls', [repo]).then((r) => (r.ok ? linesOf(r.out) : [])) : [];
+  const repoNames = repo ? await listDir(s, repo) : [];
 
   let hiberboot: boolean | null = null;
   const services: Record<string, boolean | null> = { viostor: null, vioscsi: null, netkvm: null };
