@@ -244,6 +244,8 @@ export async function convertOperation(ctx: ConvertContext): Promise<OperationOu
   };
 
   const works: DiskWork[] = [];
+  /** The sources' stamps after the copy, checked equal to those before (the payload's source_after). */
+  let afters: FileStamp[][];
   const owned: string[] = [];
   let published = false;
   try {
@@ -254,7 +256,7 @@ export async function convertOperation(ctx: ConvertContext): Promise<OperationOu
     }
 
     // The audit trail: the sources are as they were before the copy.
-    const afters = await Promise.all(sources.map((s) => stampFiles(s.files)));
+    afters = await Promise.all(sources.map((s) => stampFiles(s.files)));
     for (const [i, w] of works.entries()) {
       const untouched = sameStamps(w.before, afters[i]!);
       ctx.log(untouched ? 'info' : 'error', `disk ${i + 1}: ${untouchedLine(w.before, afters[i]!)}`);
@@ -295,7 +297,7 @@ export async function convertOperation(ctx: ConvertContext): Promise<OperationOu
   // Artifacts, from the final files.
   const artifacts: Artifact[] = [];
   const disks: ConvertedDisk[] = [];
-  for (const w of works) {
+  for (const [i, w] of works.entries()) {
     for (const f of w.files) {
       const finalPath = f.final;
       const st = await stat(finalPath);
@@ -337,7 +339,7 @@ export async function convertOperation(ctx: ConvertContext): Promise<OperationOu
       command: w.command,
       preflight: { required_bytes: w.out.required, free_bytes: w.out.free },
       source_before: w.before,
-      source_after: await stampFiles(w.src.files),
+      source_after: afters[i]!,
       source_untouched: true,
       copy_s: w.copyS,
       flush_s: w.flushS,
