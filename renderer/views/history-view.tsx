@@ -6,6 +6,7 @@
 import { useEffect, useState } from 'react';
 import { JobState, OperationType, type WorkerEvent } from '../../shared/protocol';
 import { ErrorBox } from '../components/error-box';
+import { ExportButtons } from '../components/export-buttons';
 import { StateBadge } from '../components/state-badge';
 import { TableHead } from '../components/table-head';
 import { useActions, useApp } from '../hooks';
@@ -90,12 +91,7 @@ function JobDetailPanel({ id }: { id: string }) {
             Open report
           </button>
         ) : null}
-        <button type="button" onClick={() => void actions.exportReport(id, 'json')}>
-          Export JSON
-        </button>
-        <button type="button" onClick={() => void actions.exportReport(id, 'markdown')}>
-          Export Markdown
-        </button>
+        <ExportButtons id={id} />
       </div>
 
       {error && s.state !== 'COMPLETED' ? <ErrorBox error={error} alert={false} title={s.state === 'RETRY_WAIT' ? 'Last attempt failed.' : undefined} /> : null}

@@ -8,6 +8,7 @@
 import { useEffect, useState } from 'react';
 import type { Finding } from '../../shared/protocol';
 import { ErrorBox } from '../components/error-box';
+import { ExportButtons } from '../components/export-buttons';
 import { useActions, useApp } from '../hooks';
 import { availability } from '../lib/availability';
 import { formatBytes, formatTime, operationLabel } from '../lib/format';
@@ -265,12 +266,7 @@ export function ReportView({ id }: { id: string | null }) {
             Convert these disks…
           </button>
         ) : null}
-        <button type="button" onClick={() => void actions.exportReport(s.id, 'json')}>
-          Export JSON
-        </button>
-        <button type="button" onClick={() => void actions.exportReport(s.id, 'markdown')}>
-          Export Markdown
-        </button>
+        <ExportButtons id={s.id} />
       </div>
       {report ? (
         <>
