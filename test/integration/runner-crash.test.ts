@@ -6,6 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openWorker, type Worker } from '../../electron/worker/worker';
 import { dispatch } from '../../electron/worker/local-client';
+import { DOORBELL_FILE } from '../../electron/worker/doorbell';
 import { TEST_ONLY_OPERATIONS } from '../support/test-only-operations';
 import { execa } from 'execa';
 import { REPO, pidAlive, startTestOnlyRunner, tempDir, waitFor } from '../support/helpers';
@@ -177,7 +178,7 @@ describe('one runner per data folder', () => {
     // The runner looked at the queue once on start; this job arrives after that.
     const job = await dispatch(door.service, 'jobs.submit', { spec: spec({}, { test_sleep_s: '30' }) });
     await waitFor(() => door.store.stateOf(job.id) === 'PROGRESSING', 'PROGRESSING, woken by the doorbell', 20_000);
-    expect(existsSync(join(data.path, 'runner.doorbell'))).toBe(true);
+    expect(existsSync(join(data.path, DOORBELL_FILE))).toBe(true);
     await dispatch(door.service, 'jobs.cancel', { id: job.id });
     await waitFor(() => door.store.stateOf(job.id) === 'CANCELLED', 'CANCELLED, woken by the doorbell', 20_000);
     a.child.kill('SIGTERM');
