@@ -51,7 +51,7 @@ export const DRAFT_DEFAULTS: BuilderDraft = {
 };
 
 /** File name extension of each output format. */
-export const FORMAT_EXTENSION: Record<ImageFormat, string> = { qcow2: 'qcow2', raw: 'img', vmdk: 'vmdk', vpc: 'vhd', vhdx: 'vhdx', vdi: 'vdi' };
+const FORMAT_EXTENSION: Record<ImageFormat, string> = { qcow2: 'qcow2', raw: 'img', vmdk: 'vmdk', vpc: 'vhd', vhdx: 'vhdx', vdi: 'vdi' };
 
 /** Where convert writes a source's copy: `<dest>/<stem>.<ext>`; empty when no destination yet. */
 export function outputPathFor(source: string, dest: string, format: ImageFormat): string {

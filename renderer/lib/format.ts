@@ -20,7 +20,7 @@ export function humanize(key: string): string {
 }
 
 /** Operation names for people. */
-export const OPERATION_LABELS: Record<string, string> = {
+const OPERATION_LABELS: Record<string, string> = {
   inspect: 'Inspect',
   convert: 'Convert',
   offline_fix: 'Offline fix',

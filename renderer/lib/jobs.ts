@@ -13,11 +13,11 @@ import {
   type WorkerEvent,
 } from '../../shared/protocol';
 
-export const LOG_TAIL = 50;
+const LOG_TAIL = 50;
 
 /** The protocol's own state tests (shared/protocol), under the names the views use. */
 export { isActiveState, isTerminalState };
-export const isWaitingState = (s: JobState): boolean => WAITING_STATES.includes(s);
+const isWaitingState = (s: JobState): boolean => WAITING_STATES.includes(s);
 
 /** Progress view order: running jobs first (oldest first), then waiting ones by priority, then age. */
 export function progressOrder(a: JobSummary, b: JobSummary): number {

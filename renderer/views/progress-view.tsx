@@ -67,7 +67,7 @@ function FindingCounts({ counts }: { counts: SeverityCounts }) {
  */
 let refocusCard: string | null = null;
 
-export function JobCard({ id }: { id: string }) {
+function JobCard({ id }: { id: string }) {
   const job = useApp((s) => s.jobs[id]);
   const logs = useApp((s) => s.logs[id]);
   const since = useApp((s) => s.runningSince[id]);
