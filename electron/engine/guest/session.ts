@@ -231,10 +231,9 @@ export class GuestfishSession {
    * guestfish's message in `error`.
    */
   async readGuestFile(path: string, maxBytes = 16 * 1024 * 1024): Promise<{ data: Buffer | null; error: string | null }> {
-    const local = join(this.dir, 'dl', `f${++this.downloads}`);
+    const { local, error } = await this.downloadTo(path);
+    if (!local) return { data: null, error };
     try {
-      const r = await this.call('download', [path, local]);
-      if (!r.ok) return { data: null, error: r.error };
       const st = await stat(local);
       if (st.size > maxBytes) return { data: null, error: `${path} is ${st.size} bytes, more than the ${maxBytes} read for inspection` };
       return { data: await readFile(local), error: null };
