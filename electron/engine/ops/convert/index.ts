@@ -17,8 +17,6 @@
  * Throws WorkerError with a catalogue code (see docs/convert.md for the list); on a cancel or
  * timeout the context's abort reason.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Artifact, ConvertedDisk, ConvertPayload, ConvertSpec, ConvertVerification, FileStamp } from '../../../../shared/protocol';
@@ -36,6 +34,7 @@ import { flushFiles, fsyncPath, outputFiles, publishFile, removeEmptyDir } from 
 import { describeStamp, resolveSource, sameStamps, stampFiles, untouchedLine, type ResolvedSource } from './source';
 import { verifyOutput } from './verify';
 import { openPackage, type OvfPackage } from '../../ova/package';
+import { hashRange } from '../../ova/manifest';
 
 type ConvertContext = OperationContext<ConvertSpec>;
 
@@ -74,19 +73,6 @@ async function runChecked(ctx: ConvertContext, run: Omit<ToolRun, 'signal'>): Pr
     if ((err as { code?: string }).code === 'ENOENT') throw new WorkerError('tool_missing', { detail: `${run.command} not found on PATH (Debian package qemu-utils)` });
     throw err;
   }
-}
-
-/** sha256 of a file, streamed; `onBytes` gets the bytes read so far. */
-async function sha256File(path: string, signal: AbortSignal, onBytes: (n: number) => void): Promise<string> {
-  const hash = createHash('sha256');
-  let n = 0;
-  const stream = createReadStream(path, { highWaterMark: 1024 * 1024, signal });
-  for await (const chunk of stream) {
-    hash.update(chunk as Buffer);
-    n += (chunk as Buffer).length;
-    onBytes(n);
-  }
-  return hash.digest('hex');
 }
 
 /**
@@ -456,8 +442,10 @@ async function convertOne(
     const total = sizes.reduce((a, b) => a + b, 0);
     let before = 0;
     for (const [k, f] of files.entries()) {
-      const digest = await sha256File(f.path, ctx.signal, (n) => report(i, 'hash', (before + n) / Math.max(1, total), { bytes: { done: before + n, total } }));
-      sha256.set(f.path, digest);
+      const { sha256: digest } = await hashRange({ path: f.path, offset: 0, size: sizes[k]! }, ['sha256'], ctx.signal, (n) =>
+        report(i, 'hash', (before + n) / Math.max(1, total), { bytes: { done: before + n, total } }),
+      );
+      sha256.set(f.path, digest!);
       before += sizes[k]!;
     }
     lap('hash');
