@@ -368,7 +368,9 @@ export function createActions(client: AppClient, store: AppStore, desktop: Deskt
       });
       st().upsertJobs(page.jobs);
       const ids = page.jobs.map((j) => j.id);
-      st().setHistory({ ids: more ? [...h.ids, ...ids.filter((i) => !h.ids.includes(i))] : ids, total: page.total, nextBefore: page.next_before, loading: false });
+      // The list as it is now: a job seen while the page loaded may have been added to it.
+      const cur = st().history.ids;
+      st().setHistory({ ids: more ? [...cur, ...ids.filter((i) => !cur.includes(i))] : ids, total: page.total, nextBefore: page.next_before, loading: false });
     } catch (err) {
       st().setHistory({ loading: false, error: toErrorInfo(err) });
     }
