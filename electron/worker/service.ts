@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
-import { JobSpec, OperationType, PROTOCOL_VERSION, WAITING_STATES, isTerminal, type JobSummary, type OperationSupport } from '../../shared/protocol';
+import { JobId, JobSpec, OperationType, PROTOCOL_VERSION, WAITING_STATES, isTerminal, type JobSummary, type OperationSupport } from '../../shared/protocol';
 import type { CoreHandlers, ParsedInput } from '../../shared/contract';
 import { WorkerError, errorInfo } from '../../shared/errors';
 import { fieldErrors } from '../../shared/validation';
@@ -53,7 +53,7 @@ export function createService(opts: ServiceOptions): CoreHandlers {
       throw new WorkerError('validation_failed', { fields: [{ path: '', message: 'a JSON object is expected' }] });
     }
     const parsed = JobSpec.safeParse(raw);
-    const requestedId = typeof obj.id === 'string' && /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/.test(obj.id) ? obj.id : undefined;
+    const requestedId = JobId.safeParse(obj.id).data;
     const id = parsed.success ? (parsed.data.id ?? newJobId()) : (requestedId ?? newJobId());
     const known = OperationType.safeParse(obj.operation);
     if (!parsed.success && !known.success) {
