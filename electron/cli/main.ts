@@ -118,6 +118,19 @@ export async function waitForJob(ctx: CliContext, id: string): Promise<JobSummar
     void client.call('jobs.cancel', { id }).catch(() => undefined);
   };
   process.on('SIGINT', onSigint);
+  // A terminal closing (SIGHUP) or a kill (SIGTERM): when this process runs the job, stop the
+  // runner as `h2k-worker run` does (tools killed, partial output removed, the job ended
+  // `interrupted`), then leave with the signal's exit code. A follower just leaves: the job
+  // belongs to the runner of another process.
+  const ownRunner = worker.runner;
+  const onTerm = (sig: NodeJS.Signals) => {
+    const code = 128 + (sig === 'SIGHUP' ? 1 : 15);
+    if (!ownRunner) process.exit(code);
+    ctx.err(`\n${sig}: stopping job ${id} and cleaning up`);
+    void ownRunner.stop(`the command received ${sig}`).finally(() => process.exit(code));
+  };
+  process.once('SIGTERM', onTerm);
+  process.once('SIGHUP', onTerm);
   // The feed's poll timer does not hold the process open (it is unref'd); while we follow a job
   // that another process runs, this does.
   const keepAlive = setInterval(() => undefined, 1000);
@@ -153,6 +166,8 @@ export async function waitForJob(ctx: CliContext, id: string): Promise<JobSummar
   } finally {
     clearInterval(keepAlive);
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onTerm);
+    process.off('SIGHUP', onTerm);
     if (tty && lastLine) process.stderr.write('\n');
   }
 }

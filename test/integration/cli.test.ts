@@ -1,7 +1,8 @@
 // The h2k-worker CLI as a technician runs it: the built binary, real processes, a real data
 // folder. Each command is a new process, so everything shown here survived a restart.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { REPO, tempDir, waitFor } from '../support/helpers';
@@ -116,6 +117,26 @@ describe('h2k-worker', () => {
     expect((JSON.parse(r.stdout) as { summary: { state: string } }).summary.state).toBe('COMPLETED');
     expect(r.stderr).toMatch(/PROGRESSING → COMPLETED/);
     expect(r.stderr).toMatch(/copy +100%/);
+  });
+
+  it('a foreground convert killed with SIGTERM (or its terminal closing) stops its qemu-img and leaves nothing', async () => {
+    const src = join(data.path, 'term-src.raw');
+    writeFileSync(src, randomBytes(16 * 1024 * 1024));
+    const outDir = join(data.path, 'term-out');
+    mkdirSync(outDir);
+    const child = execa(process.execPath, [BIN, 'convert', src, join(outDir, 'x.qcow2'), '--rate-limit', '1M', '--id', 'cli-term-1'], { reject: false, env: { H2K_DATA_DIR: data.path } });
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    await waitFor(() => readdirSync(outDir).some((n) => n.includes('h2k-partial')), 'the partial output', 30_000);
+    child.kill('SIGTERM');
+    const r = await child;
+    expect(r.exitCode).toBe(143);
+    expect(err).toContain('SIGTERM: stopping job cli-term-1 and cleaning up');
+    expect(readdirSync(outDir)).toEqual([]);
+    expect((await execa('pgrep', ['-f', outDir], { reject: false })).exitCode).toBe(1);
+    const st = JSON.parse((await cli(['status', 'cli-term-1', '--json'])).stdout) as { summary: { state: string; error?: { code: string } } };
+    expect(st.summary.state).toBe('FAILED');
+    expect(st.summary.error?.code).toBe('interrupted');
   });
 
   it('answers an unknown job with exit code 5', async () => {
