@@ -35,6 +35,11 @@ function snapshotsOf(info: QemuImageInfo): ImageFacts['snapshots'] {
   }));
 }
 
+/** Throws `image_encrypted` (detail: `label`) when qemu-img info says the image is encrypted. */
+function refuseEncrypted(info: QemuImageInfo, label: string): void {
+  if (Boolean(info.encrypted) || Boolean(info['format-specific']?.data?.encrypt)) throw new WorkerError('image_encrypted', { detail: label });
+}
+
 /** Backing references the worker refuses to follow: json: pseudo-protocol and network protocols. */
 export function isRefusedBacking(name: string): boolean {
   if (name.startsWith('json:')) return true;
@@ -229,8 +234,7 @@ export async function probeImage(run: Run, path: string, opts: ProbeOptions = {}
   // use (lock.ts); it is then read with -U, and the facts say so.
   const infoAndChain = (async () => {
     const { info, in_use, lock_detail } = await qemuImgInfoLockAware(run, path, format);
-    const fsData = info['format-specific']?.data;
-    if (Boolean(info.encrypted) || Boolean(fsData?.encrypt)) throw new WorkerError('image_encrypted', { detail: path });
+    refuseEncrypted(info, path);
     return { info, in_use, lock_detail, chain: await walkBackingChain(run, path, info) };
   })();
   const virtualSize = infoAndChain.then((x) => x.info['virtual-size']);
@@ -242,7 +246,6 @@ export async function probeImage(run: Run, path: string, opts: ProbeOptions = {}
   if (lock_detail) notes.push(`in use by another process: ${lock_detail}; the facts may change while it writes`);
   const cm = cmr.value;
   const fsData = info['format-specific']?.data;
-  const encrypted = false; // an encrypted image was refused above
   if (format === 'vmdk') {
     subformat = fsData?.['create-type'] ?? subformat;
     if (extents.length === 0) {
@@ -273,7 +276,7 @@ export async function probeImage(run: Run, path: string, opts: ProbeOptions = {}
     backing_chain,
     snapshots: snapshotsOf(info),
     extents,
-    encrypted,
+    encrypted: false, // an encrypted image was refused above
     dirty,
     in_use,
     integrity,
@@ -354,8 +357,8 @@ export async function probePackageDisk(run: Run, disk: PackageDisk, opts: ProbeO
   const info = await qemuImgInfo(run, source.spec, format);
   const named = info['backing-filename'];
   if (named) throw new WorkerError('backing_refused', { detail: `${display} refers to backing file ${named.length > 200 ? named.slice(0, 200) + '…' : named}; a disk inside a package must stand alone` });
+  refuseEncrypted(info, display);
   const fsData = info['format-specific']?.data;
-  if (Boolean(info.encrypted) || Boolean(fsData?.encrypt)) throw new WorkerError('image_encrypted', { detail: display });
   if (format === 'vmdk') subformat = fsData?.['create-type'] ?? subformat ?? disk.subformat;
   const extents: Extent[] =
     format === 'vmdk'
