@@ -104,7 +104,7 @@ export async function inspectGuest(ctx: OperationContext<InspectSpec>, o: GuestR
         d.kind === 'file'
           ? await session.addDrive(d.path, d.format)
           : await session.call('add-drive', ['', opt('readonly', true), opt('format', 'raw'), opt('protocol', 'nbd'), opt('server', `unix:${servers[i]!.socket}`)]);
-      if (!r.ok) return { ...emptyGuest('failed', `libguestfs refused ${d.disk_id}: ${r.error}`) };
+      if (!r.ok) return emptyGuest('failed', `libguestfs refused ${d.disk_id}: ${r.error}`);
     }
 
     // The appliance start: the slow part (20-60 s under TCG). Progress is estimated from the
