@@ -25,6 +25,7 @@ import { extensionOf } from '../tools/qemu-img-convert';
 import { openPackage } from '../engine/ova/package';
 import { sniffFile } from '../engine/image/magic';
 import { untouchedLine } from '../engine/ops/convert/source';
+import { isPackageName } from '../engine/ops/convert/ova-member';
 import { EXIT, exitCodeForState, noteIfNoRunner, waitForJob, type CliContext } from './main';
 
 type ConvertInput = Extract<JobSpecInput, { operation: 'convert' }>;
@@ -108,11 +109,6 @@ export const SUBFORMATS: Readonly<Record<ImageFormat, readonly string[]>> = {
   raw: [],
   vdi: [],
 };
-
-/** A source is a package (.ova/.ovf) by its name, as `inspect` and the file picker tell them. */
-export function isPackageName(path: string): boolean {
-  return /\.(ova|ovf)$/i.test(path);
-}
 
 /**
  * What the command learnt about a source before building the spec (describeSources reads it from

@@ -20,6 +20,11 @@ import { qemuSourceOf } from '../../ova/source';
 import type { Run } from '../../../tools/qemu-img';
 import type { ResolvedSource } from './source';
 
+/** A source is a package (.ova/.ovf) by its name, as `inspect` and the file picker tell them. */
+export function isPackageName(path: string): boolean {
+  return /\.(ova|ovf)$/i.test(path);
+}
+
 /** The package disk a `member` names: its file name in the package, its base name, or its disk id. */
 export function findMember(disks: readonly PackageDisk[], member: string): PackageDisk | null {
   return disks.find((d) => d.file === member) ?? disks.find((d) => basename(d.file) === member) ?? disks.find((d) => d.disk_id === member) ?? null;
@@ -41,7 +46,7 @@ export async function openMemberSource(
   openPkg: (path: string) => Promise<OvfPackage>,
 ): Promise<ResolvedSource> {
   const member = disk.member!;
-  if (!/\.(ova|ovf)$/i.test(disk.source)) {
+  if (!isPackageName(disk.source)) {
     // A plain disk given with a member: say so, rather than what the package reader makes of it.
     const s = await sniffFile(disk.source).catch(() => null);
     if (s?.kind === 'image') {

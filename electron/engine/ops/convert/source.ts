@@ -12,7 +12,7 @@ import { WorkerError } from '../../../../shared/errors';
 import { descriptorExtents, determineFormat, probeImage } from '../../image/facts';
 import { sniffFile } from '../../image/magic';
 import type { Run } from '../../../tools/qemu-img';
-import { openMemberSource } from './ova-member';
+import { isPackageName, openMemberSource } from './ova-member';
 import { openPackage, type OvfPackage } from '../../ova/package';
 
 /** A disk to convert, as qemu-img will read it. */
@@ -134,7 +134,7 @@ export async function resolveSource(
    */
   openPkg: (path: string) => Promise<OvfPackage> = (path) => openPackage(path, { signal }),
 ): Promise<ResolvedSource> {
-  if (disk.member === undefined && /\.(ova|ovf)$/i.test(disk.source)) {
+  if (disk.member === undefined && isPackageName(disk.source)) {
     const pkg = await openPackage(disk.source, { signal });
     throw new WorkerError('validation_failed', {
       message: 'The source is a package: name the disk to convert.',
