@@ -100,10 +100,7 @@ export async function inspectGuest(ctx: OperationContext<InspectSpec>, o: GuestR
     for (const [i, d] of o.drives.entries()) if (d.kind === 'nbd') servers[i] = await startNbd(ctx, d.disk, d.format, sockDir!, i);
     session = await GuestfishSession.open({ run: (r) => ctx.run(r), env, workDir: sessionDir, onStderr: (l) => ctx.log('warn', l, 'guestfish') });
     for (const [i, d] of o.drives.entries()) {
-      const r =
-        d.kind === 'file'
-          ? await session.addDrive(d.path, d.format)
-          : await session.call('add-drive', ['', opt('readonly', true), opt('format', 'raw'), opt('protocol', 'nbd'), opt('server', `unix:${servers[i]!.socket}`)]);
+      const r = d.kind === 'file' ? await session.addDrive(d.path, d.format) : await session.addDrive('', 'raw', [opt('protocol', 'nbd'), opt('server', `unix:${servers[i]!.socket}`)]);
       if (!r.ok) return emptyGuest('failed', `libguestfs refused ${d.disk_id}: ${r.error}`);
     }
 
