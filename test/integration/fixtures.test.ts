@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { XMLValidator } from 'fast-xml-parser';
 import { extract } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
-import { FACTS, fixturePath, fixtures, type FixtureName, type ImageFact } from '../support/fixtures';
+import { FACTS, fixturePath, fixtures, REPO_ROOT, type FixtureName, type ImageFact } from '../support/fixtures';
 import { tempDir } from '../support/helpers';
 
 interface QemuInfo {
@@ -401,6 +401,50 @@ describe('sample (assets/sample/sample-vm.vmdk)', () => {
       expect(parts.map((p) => ({ start: p.start * 512, size: p.size * 512, type: parseInt(p.type, 16), bootable: p.bootable === true }))).toEqual(
         FACTS.sample.partitions.map((p) => ({ start: p.start, size: p.size, type: p.mbrType, bootable: p.bootable })),
       );
+    } finally {
+      t.cleanup();
+    }
+  });
+});
+
+describe('fix_vmdk_cid (test/fixtures/lib.sh)', () => {
+  // qemu rewrites a sparse extent's CID in place when the first data is written; a shorter CID
+  // leaves the old text's tail after the first NUL. The helper must still rewrite the CID (a CI
+  // run once failed on exactly this), leave the image valid and its guest bytes unchanged.
+  it('rewrites an embedded descriptor that has leftovers after its NUL, and a descriptor file', async () => {
+    const t = tempDir();
+    try {
+      const raw = fixtures['pattern-raw'];
+      const sparse = join(t.path, 'sparse.vmdk');
+      const flat = join(t.path, 'flat.vmdk');
+      await execa('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=monolithicSparse', raw, sparse]);
+      await execa('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=monolithicFlat', raw, flat]);
+      // Shorten the CID to two digits the way qemu does: new text, NUL, then the old tail.
+      const fh = await open(sparse, 'r+');
+      try {
+        const header = Buffer.alloc(512);
+        await fh.read(header, 0, 512, 0);
+        const offset = Number(header.readBigUInt64LE(28)) * 512;
+        const area = Buffer.alloc(Number(header.readBigUInt64LE(36)) * 512);
+        await fh.read(area, 0, area.length, offset);
+        const text = area.subarray(0, area.indexOf(0)).toString('latin1');
+        const shorter = text.replace(/^CID=[0-9a-f]+$/m, 'CID=ab');
+        const tail = text.slice(shorter.length + 1);
+        expect(tail.length).toBeGreaterThan(0);
+        await fh.write(Buffer.from(`${shorter}\0${tail}`, 'latin1'), 0, undefined, offset);
+      } finally {
+        await fh.close();
+      }
+      const lib = join(REPO_ROOT, 'test', 'fixtures', 'lib.sh');
+      await execa('bash', ['-c', 'source "$1" && fix_vmdk_cid "$2" && fix_vmdk_cid "$3"', 'fix', lib, sparse, flat]);
+      for (const img of [sparse, flat]) {
+        const info = await qemuInfo(img, 'vmdk');
+        expect(info['format-specific']?.data['create-type']).toBe(img === sparse ? 'monolithicSparse' : 'monolithicFlat');
+        const { stdout } = await execa('grep', ['-a', '-c', '^CID=fffffffe$', img]);
+        expect(stdout.trim()).toBe('1');
+        await execa('qemu-img', ['compare', '-q', '-f', 'raw', '-F', 'vmdk', raw, img]);
+      }
+      await execa('qemu-img', ['check', '-q', '-f', 'vmdk', sparse]);
     } finally {
       t.cleanup();
     }
