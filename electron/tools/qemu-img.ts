@@ -94,14 +94,24 @@ function fail(code: ErrorCode, what: string, r: ToolResult): never {
   throw new WorkerError(code, { detail: `${what}: ${firstLines(r.stderr || r.stdout) || `exit code ${r.exitCode}`}` });
 }
 
-/** Throws `tool_missing` when qemu-img is not installed (ENOENT from the spawn). */
-async function runQemuImg(run: Run, args: string[], timeoutMs = 120_000): Promise<ToolResult> {
-  try {
-    return await run({ command: QEMU_IMG, args, timeoutMs });
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ENOENT') throw new WorkerError('tool_missing', { detail: 'qemu-img not found on PATH (Debian package qemu-utils)' });
-    throw err;
-  }
+/**
+ * A Run whose spawn failure for a missing qemu-img (ENOENT) throws WorkerError `tool_missing`
+ * naming the Debian package; every other outcome is `run`'s own.
+ */
+export function qemuImgRun(run: Run): Run {
+  return async (r) => {
+    try {
+      return await run(r);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ENOENT') throw new WorkerError('tool_missing', { detail: `${r.command} not found on PATH (Debian package qemu-utils)` });
+      throw err;
+    }
+  };
+}
+
+/** `qemu-img ARGS` through `run`; throws `tool_missing` when qemu-img is not installed. */
+export function runQemuImg(run: Run, args: string[], timeoutMs = 120_000): Promise<ToolResult> {
+  return qemuImgRun(run)({ command: QEMU_IMG, args, timeoutMs });
 }
 
 /**

@@ -18,7 +18,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { ImageFormat } from '../../../shared/protocol';
 import { WorkerError } from '../../../shared/errors';
-import { QEMU_IMG, QemuImageInfo, classifyQemuImgError, firstLines, qemuImgInfo, type Run } from '../../tools/qemu-img';
+import { QemuImageInfo, classifyQemuImgError, firstLines, qemuImgInfo, runQemuImg, type Run } from '../../tools/qemu-img';
 
 /** qemu-img's words for a lock held by another process (QEMU 4.0 and later, block/file-posix.c). Pure. */
 export function isLockConflict(stderr: string): boolean {
@@ -39,13 +39,7 @@ export interface LockAwareInfo {
  * (`image_corrupt`, `image_truncated`, `source_unreadable`, ...) when qemu-img cannot open it.
  */
 export async function qemuImgInfoLockAware(run: Run, path: string, format: ImageFormat): Promise<LockAwareInfo> {
-  let r;
-  try {
-    r = await run({ command: QEMU_IMG, args: ['info', '--output=json', '-f', format, '--', path], timeoutMs: 120_000 });
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ENOENT') throw new WorkerError('tool_missing', { detail: 'qemu-img not found on PATH (Debian package qemu-utils)' });
-    throw err;
-  }
+  const r = await runQemuImg(run, ['info', '--output=json', '-f', format, '--', path]);
   if (r.exitCode === 0) {
     const info = QemuImageInfo.parse(JSON.parse(r.stdout));
     const held = await writeLockHeld(path);

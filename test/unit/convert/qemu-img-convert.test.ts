@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JobSpec, type ConvertParams } from '../../../shared/protocol';
+import { WorkerError } from '../../../shared/errors';
+import { qemuImgRun } from '../../../electron/tools/qemu-img';
+import { runTool } from '../../../electron/tools/spawn';
 import {
   buildCompareArgs,
   buildConvertArgs,
@@ -162,5 +165,21 @@ describe('compare, qemu-nbd and errors', () => {
     expect(extensionOf('raw')).toBe('img');
     expect(roundUpToMiB(1)).toBe(1024 * 1024);
     expect(roundUpToMiB(1024 * 1024)).toBe(1024 * 1024);
+  });
+});
+
+describe('qemuImgRun', () => {
+  // A real spawn of a command that is not installed: the error names the package to install.
+  it('turns a missing binary (ENOENT from the spawn) into tool_missing', async () => {
+    const run = qemuImgRun(runTool);
+    const err = await run({ command: 'qemu-img-not-installed-here', args: ['--version'] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkerError);
+    expect((err as WorkerError).code).toBe('tool_missing');
+    expect((err as WorkerError).info.detail).toBe('qemu-img-not-installed-here not found on PATH (Debian package qemu-utils)');
+  });
+  it('passes a finished run through, failed or not', async () => {
+    const r = await qemuImgRun(runTool)({ command: 'qemu-img', args: ['info', '--', '/nonexistent/disk.qcow2'] });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('/nonexistent/disk.qcow2');
   });
 });

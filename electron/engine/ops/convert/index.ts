@@ -22,10 +22,9 @@ import { basename, join } from 'node:path';
 import type { Artifact, ConvertedDisk, ConvertPayload, ConvertSpec, ConvertVerification, FileStamp } from '../../../../shared/protocol';
 import { WorkerError } from '../../../../shared/errors';
 import { formatBytes } from '../../../../shared/format';
-import { firstLines, type Run } from '../../../tools/qemu-img';
+import { firstLines, qemuImgRun, type Run } from '../../../tools/qemu-img';
 import { buildConvertArgs, buildCreateArgs, classifyConvertError, ioUringSource, progressStream, targetSettings, type TargetSettings } from '../../../tools/qemu-img-convert';
 import { ioUringUsable } from './aio';
-import type { ToolResult, ToolRun } from '../../../tools/spawn';
 import type { OperationContext, OperationOutput } from '../../types';
 import { makePlan, planWork, RateWindow, type PlanStage, type ProgressPlan } from './plan';
 import { planManifestChecks, runManifestChecks, type ManifestWork } from './package-manifest';
@@ -65,16 +64,6 @@ interface DiskWork {
   sha256: Map<string, string>;
 }
 
-/** Run a tool through the context; a missing binary becomes `tool_missing`. */
-async function runChecked(ctx: ConvertContext, run: Omit<ToolRun, 'signal'>): Promise<ToolResult> {
-  try {
-    return await ctx.run(run);
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ENOENT') throw new WorkerError('tool_missing', { detail: `${run.command} not found on PATH (Debian package qemu-utils)` });
-    throw err;
-  }
-}
-
 /**
  * Run a convert job (see the file comment for the order of work). Resolves with one artifact per
  * output file (extents first, the disk or descriptor last), the ConvertPayload, the virtual bytes
@@ -83,7 +72,7 @@ async function runChecked(ctx: ConvertContext, run: Omit<ToolRun, 'signal'>): Pr
  */
 export async function convertOperation(ctx: ConvertContext): Promise<OperationOutput> {
   const params = ctx.spec.params;
-  const run: Run = (r) => runChecked(ctx, r);
+  const run: Run = qemuImgRun((r) => ctx.run(r));
   const stages: Record<string, number> = { preflight: 0, copy: 0, flush: 0, verify: 0, hash: 0, publish: 0 };
   let mark = Date.now();
   const lap = (stage: string) => {
