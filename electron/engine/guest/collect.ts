@@ -6,7 +6,8 @@
  *
  * 1. disks and partitions: list-devices, list-partitions (sysfs), then one `blkid` per disk
  *    (partition table type) and per partition (partition entry and content);
- * 2. LVM, only when a PV was seen: pvs-full, vgs-full, lvs-full, lvs, blkid of each LV;
+ * 2. LVM, only when a PV was seen: pvs-full and pvs (API names; pvuuid per PV when several),
+ *    vgs-full, lvs-full, lvs, blkid of each LV;
  * 3. ext* dirty state with tune2fs-l, before anything is mounted (a mount replays the journal);
  * 4. inspect-os; for each root its inspect-get-* facts, its filesystems mounted read-only at
  *    their guest mountpoints (statvfs gives size, use, free space), the Linux (linux.ts) or
@@ -66,6 +67,20 @@ export function recoveredDevices(dmesg: string): Map<string, string> {
 }
 
 /** The kernel name of a device as dmesg prints it: /dev/sda1 → sda1, an LV → dm-N. */
+/**
+ * The PVs of `pvs-full` (records with pv_name, pv_uuid, pv_size) named as the libguestfs API
+ * names them: `pvs-full` carries the appliance kernel's device name, untranslated, which differs
+ * from the API's /dev/sdX of the Nth added drive when the appliance kernel enumerates its disks
+ * in another order (seen once in CI: the only disk's PV reported as /dev/sdb2). `api` pairs the
+ * API names from `pvs` with their UUIDs from `pvuuid`; a PV without a pair keeps its kernel name.
+ * UUIDs are compared without dashes. Pure.
+ */
+export function pvsWithApiNames(full: readonly Record<string, string>[], api: readonly { device: string; uuid: string }[]): LvmFacts['pvs'] {
+  const bare = (u: string) => u.replace(/-/g, '');
+  const byUuid = new Map(api.filter((a) => a.uuid !== '').map((a) => [bare(a.uuid), a.device]));
+  return full.map((p) => ({ device: byUuid.get(bare(p.pv_uuid ?? '')) ?? p.pv_name ?? '', uuid: p.pv_uuid ?? '', size_bytes: num(p, 'pv_size') ?? 0 }));
+}
+
 function kernelNameOf(device: string, lvMinor: ReadonlyMap<string, number>): string {
   const minor = lvMinor.get(device);
   if (minor !== undefined) return `dm-${minor}`;
@@ -145,20 +160,28 @@ async function probeDevices(s: GuestfishSession, diskIds: readonly string[], dis
 }
 
 async function lvmFacts(s: GuestfishSession, blkid: Map<string, Record<string, string>>): Promise<{ lvm: LvmFacts; lvMinor: Map<string, number> }> {
-  const [pvs, vgs, lvs, names] = await Promise.all([s.call('pvs-full'), s.call('vgs-full'), s.call('lvs-full'), s.call('lvs')]);
+  const [pvs, pvNames, vgs, lvs, names] = await Promise.all([s.call('pvs-full'), s.call('pvs'), s.call('vgs-full'), s.call('lvs-full'), s.call('lvs')]);
+  // pvs-full's pv_name is the appliance kernel's name, which libguestfs does not translate; `pvs`
+  // gives the API names (/dev/sda2 for the first added drive). Paired by UUID (pvuuid, one
+  // appliance process per PV), except a single PV, which needs no pairing.
+  const full = pvs.ok ? parseStructList(pvs.out) : [];
+  const apiNames = pvNames.ok ? linesOf(pvNames.out) : [];
+  const single = full.length === 1 && apiNames.length === 1;
+  const uuids = single ? [] : await Promise.all(apiNames.map((d) => s.call('pvuuid', [d])));
+  const apiPvs = apiNames.map((device, i) => ({ device, uuid: single ? (full[0]!.pv_uuid ?? '') : uuids[i]!.ok ? uuids[i]!.out.trim() : '' }));
   const lvMinor = new Map<string, number>();
   const lvm: LvmFacts = {
-    pvs: (pvs.ok ? parseStructList(pvs.out) : []).map((p) => ({ device: p.pv_name ?? '', uuid: p.pv_uuid ?? '', size_bytes: num(p, 'pv_size') ?? 0 })),
+    pvs: pvsWithApiNames(full, apiPvs),
     vgs: (vgs.ok ? parseStructList(vgs.out) : []).map((v) => ({ name: v.vg_name ?? '', uuid: v.vg_uuid ?? '', size_bytes: num(v, 'vg_size') ?? 0, free_bytes: num(v, 'vg_free') ?? 0, pv_count: num(v, 'pv_count') ?? 0, lv_count: num(v, 'lv_count') ?? 0 })),
     lvs: [],
   };
   // lvs-full does not name the VG and lists LVs in its own order; `lvs` gives /dev/VG/LV. They
   // are paired by LV name, and by UUID (lvuuid) when two VGs have an LV of the same name.
   const paths = names.ok ? linesOf(names.out) : [];
-  const full = lvs.ok ? parseStructList(lvs.out) : [];
+  const lvFull = lvs.ok ? parseStructList(lvs.out) : [];
   for (const path of paths) {
     const m = /^\/dev\/([^/]+)\/([^/]+)$/.exec(path);
-    const same = full.filter((l) => l.lv_name === m?.[2]);
+    const same = lvFull.filter((l) => l.lv_name === m?.[2]);
     let l = same[0];
     if (same.length > 1) {
       const u = await s.call('lvuuid', [path]);

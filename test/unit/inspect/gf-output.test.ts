@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { num, parseBool, parseIntReply, parsePairs, parseRecord, parseString, parseStructList } from '../../../electron/engine/guest/gf-output';
 import { linesOf } from '../../../electron/engine/guest/session';
-import { extDirty, partitionFromBlkid, recoveredDevices } from '../../../electron/engine/guest/collect';
+import { extDirty, partitionFromBlkid, pvsWithApiNames, recoveredDevices } from '../../../electron/engine/guest/collect';
 
 const R = JSON.parse(readFileSync(join(import.meta.dirname, 'captured', 'gf-replies.json'), 'utf8')) as Record<string, string>;
 const reply = (k: string) => {
@@ -106,5 +106,32 @@ describe('facts from replies', () => {
       ['dm-0', 'XFS (dm-0): Starting recovery (logdev: internal)'],
       ['sda1', 'EXT4-fs (sda1): recovery complete'],
     ]);
+  });
+});
+
+describe('PV names (pvsWithApiNames)', () => {
+  // Captured from the RHEL fixture; the misordered cases rename the captured pv_name the way the
+  // appliance kernel did once in CI (its only disk's PV as /dev/sdb2, the API's /dev/sda2).
+  const full = parseStructList(reply('pvs-full'));
+  const uuid = reply('pvuuid /dev/sda2').trim();
+  it('keeps names that already agree, comparing UUIDs with and without dashes', () => {
+    expect(uuid).toContain('-');
+    expect(pvsWithApiNames(full, linesOf(reply('pvs')).map((device) => ({ device, uuid })))).toEqual([
+      { device: '/dev/sda2', uuid: 'zedX0pQ8Ti7Q7cc7LAdPuRbTdQOqWbZG', size_bytes: 1606418432 },
+    ]);
+  });
+  it('renames a PV the appliance kernel saw under another disk name', () => {
+    const kernelNamed = full.map((p) => ({ ...p, pv_name: '/dev/sdb2' }));
+    expect(pvsWithApiNames(kernelNamed, [{ device: '/dev/sda2', uuid }]).map((p) => p.device)).toEqual(['/dev/sda2']);
+  });
+  it('pairs swapped disks by UUID, not by name, and keeps the kernel name without a pair', () => {
+    const other = { ...full[0]!, pv_name: '/dev/sda2', pv_uuid: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' };
+    const swapped = [{ ...full[0]!, pv_name: '/dev/sdb2' }, other];
+    const api = [
+      { device: '/dev/sda2', uuid },
+      { device: '/dev/sdb2', uuid: 'AAAAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAAAA' },
+    ];
+    expect(pvsWithApiNames(swapped, api).map((p) => p.device)).toEqual(['/dev/sda2', '/dev/sdb2']);
+    expect(pvsWithApiNames(swapped, []).map((p) => p.device)).toEqual(['/dev/sdb2', '/dev/sda2']);
   });
 });
