@@ -10,9 +10,12 @@ import type { JobStore } from '../store/store';
 export interface CapabilityProvider {
   /**
    * The capabilities of this machine. `appliance: true` probes the appliance when no cached
-   * probe exists; `refresh: true` re-runs every slow probe.
+   * probe exists; `refresh: true` re-runs every slow probe. `maxAgeS` accepts this provider's
+   * last report when it is at most that many seconds old (and was detected with at least the
+   * appliance wish given), instead of detecting again (a detection spawns sudo, getenforce and
+   * the like: tens of milliseconds).
    */
-  get(opts?: { refresh?: boolean; appliance?: boolean }): Promise<WorkerCapabilities>;
+  get(opts?: { refresh?: boolean; appliance?: boolean; maxAgeS?: number }): Promise<WorkerCapabilities>;
   /** Environment for libguestfs tools, from the appliance probe (probing if needed). */
   guestfsEnv(): Promise<Record<string, string>>;
 }
@@ -27,7 +30,9 @@ export interface ProviderOptions {
 
 export function capabilityProvider(opts: ProviderOptions): CapabilityProvider {
   let inflight: Promise<WorkerCapabilities> | null = null;
-  const detect = async (o: { refresh?: boolean; appliance?: boolean }): Promise<WorkerCapabilities> => {
+  let last: { at: number; appliance: boolean; caps: WorkerCapabilities } | null = null;
+  const detect = async (o: { refresh?: boolean; appliance?: boolean; maxAgeS?: number }): Promise<WorkerCapabilities> => {
+    if (o.maxAgeS !== undefined && !o.refresh && last && Date.now() - last.at <= o.maxAgeS * 1000 && (last.appliance || !o.appliance)) return last.caps;
     // One detection at a time: a second caller waits for the first, then asks again only if it
     // wanted more (a probe) than the first one did.
     while (inflight) await inflight.catch(() => undefined);
@@ -42,6 +47,7 @@ export function capabilityProvider(opts: ProviderOptions): CapabilityProvider {
     inflight = run;
     try {
       const caps = await run;
+      last = { at: Date.now(), appliance: o.appliance ?? false, caps };
       opts.store?.saveCapabilities(caps);
       return caps;
     } finally {

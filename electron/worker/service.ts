@@ -38,12 +38,20 @@ export function titleOf(spec: JobSpec): string {
   }
 }
 
+/** Seconds a capability report is reused to accept a submitted job (see check in createService). */
+const SUBMIT_CAPS_MAX_AGE_S = 60;
+
 export function createService(opts: ServiceOptions): CoreHandlers {
   const { store, capabilities } = opts;
 
+  /**
+   * Whether this machine can run the spec. A report up to SUBMIT_CAPS_MAX_AGE_S old is trusted
+   * for a yes (a tool gone since then fails the job with tool_missing when it runs); a no is
+   * always confirmed by a fresh detection, so a tool installed a moment ago is seen.
+   */
   async function check(spec: JobSpec): Promise<OperationSupport & { code: string | null }> {
-    const caps = await capabilities.get({ appliance: false });
-    const s = supports(spec, caps);
+    let s = supports(spec, await capabilities.get({ appliance: false, maxAgeS: SUBMIT_CAPS_MAX_AGE_S }));
+    if (!s.runnable) s = supports(spec, await capabilities.get({ appliance: false }));
     return { operation: spec.operation, implemented: s.implemented, runnable: s.runnable, reasons: s.reasons, code: s.code };
   }
 

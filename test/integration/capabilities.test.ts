@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { detectCapabilities, type DetectOptions } from '../../electron/capabilities/detect';
+import { capabilityProvider } from '../../electron/worker/capability-provider';
 import { supports } from '../../electron/capabilities/supports';
 import { CacheFile } from '../../electron/capabilities/cache';
 import { findExecutable, searchDirs } from '../../electron/capabilities/tools';
@@ -167,5 +168,21 @@ describe('capability detection on this machine', () => {
     expect(v).toMatchObject({ runnable: false, implemented: true, code: 'capability_missing' });
     expect(v.reasons.join('\n')).toContain('apt-get install qemu-utils');
     expect(caps.operations.find((o) => o.operation === 'inspect')).toMatchObject({ runnable: false });
+  });
+});
+
+describe('capabilityProvider', () => {
+  it('reuses its last report within maxAgeS, detects again past it or without it', async () => {
+    const o = opts('provider');
+    const p = capabilityProvider({ dataDir: o.dataDir, scratchDir: o.scratchDir, cacheDir: o.cacheDir!, implemented: new Set(['inspect', 'convert']) });
+    const first = await p.get();
+    expect(await p.get({ maxAgeS: 60 })).toBe(first);
+    await new Promise((r) => setTimeout(r, 20));
+    const past = await p.get({ maxAgeS: 0.01 });
+    expect(past).not.toBe(first);
+    expect(Date.parse(past.detected_at)).toBeGreaterThan(Date.parse(first.detected_at));
+    const plain = await p.get();
+    expect(plain).not.toBe(past);
+    expect(await p.get({ maxAgeS: 60, refresh: true })).not.toBe(plain);
   });
 });
