@@ -23,6 +23,8 @@ export interface ProbeOptions {
   check?: boolean;
   /** Run `qemu-img measure` for qcow2 and raw (default true). */
   measure?: boolean;
+  /** What determineFormat(path) returned, when the caller has just called it (saves a read). */
+  sniffed?: Awaited<ReturnType<typeof determineFormat>>;
 }
 
 /** The internal snapshots `qemu-img info` lists (qcow2), as ImageFacts has them. */
@@ -209,7 +211,7 @@ async function checkAndMeasure(
  * is reported in the facts.
  */
 export async function probeImage(run: Run, path: string, opts: ProbeOptions = {}): Promise<ImageFacts> {
-  const sniffed = await determineFormat(path);
+  const sniffed = opts.sniffed ?? (await determineFormat(path));
   const format: ImageFormat = sniffed.format;
   const notes: string[] = [];
   let extents: Extent[] = [];
@@ -225,8 +227,9 @@ export async function probeImage(run: Run, path: string, opts: ProbeOptions = {}
     }
   }
 
-  // Truncation qemu-img would not report (flat extents shorter than the descriptor says, vdi).
-  await checkLayoutTruncation(path, format, extents);
+  // Truncation qemu-img would not report (flat extents shorter than the descriptor says, vdi):
+  // read beside the tools below, its error wins over theirs.
+  const truncation = checkLayoutTruncation(path, format, extents);
 
   // info (then the backing chain), check and measure only read: run them side by side. When
   // info fails its error is the more precise, so it wins over check's.
@@ -239,7 +242,8 @@ export async function probeImage(run: Run, path: string, opts: ProbeOptions = {}
   })();
   const virtualSize = infoAndChain.then((x) => x.info['virtual-size']);
   virtualSize.catch(() => undefined); // its failure is infoAndChain's, reported below
-  const [ic, cmr] = await Promise.allSettled([infoAndChain, checkAndMeasure(run, path, path, format, opts, virtualSize)]);
+  const [tr, ic, cmr] = await Promise.allSettled([truncation, infoAndChain, checkAndMeasure(run, path, path, format, opts, virtualSize)]);
+  if (tr.status === 'rejected') throw tr.reason;
   if (ic.status === 'rejected') throw ic.reason;
   if (cmr.status === 'rejected') throw cmr.reason;
   const { info, in_use, lock_detail, chain: backing_chain } = ic.value;

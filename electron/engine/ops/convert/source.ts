@@ -145,14 +145,15 @@ export async function resolveSource(
   if (disk.member !== undefined) {
     return openMemberSource(run, disk, index, signal, (path) => resolveSource(run, { source: path, output: disk.output }, index, signal, onFormat), openPkg);
   }
-  const format = (await determineFormat(disk.source)).format;
+  const sniffed = await determineFormat(disk.source);
+  const format = sniffed.format;
   onFormat?.(disk.source, format);
   // `qemu-img check` beside the probe's `info` (both only read): the probe's error, when it has
   // one, is the more precise, so it wins; then the check is read as probeImage reads it.
   // raw and vpc have no check in qemu-img (block/raw-format.c and block/vpc.c define none).
   const noCheck: CheckOutcome = { supported: false, result: null, exitCode: 63, detail: null };
   const [probed, checked] = await Promise.allSettled([
-    probeImage(run, disk.source, { check: false, measure: false }),
+    probeImage(run, disk.source, { check: false, measure: false, sniffed }),
     format === 'raw' || format === 'vpc' ? Promise.resolve(noCheck) : qemuImgCheck(run, disk.source, format),
   ]);
   if (probed.status === 'rejected') throw probed.reason;
