@@ -8,7 +8,8 @@
  * - hyper2kvm: `qemu-img convert -p -t none -T none -f vmdk -O qcow2` (its command line).
  * Before every run dirty pages are synced and, when permitted (root), the page cache dropped
  * (`echo 3 > /proc/sys/vm/drop_caches`), so every run reads from the disk; outputs are removed
- * between rounds. Medians of H2K_BENCH_RUNS rounds, in a new order every round.
+ * between rounds. Medians of H2K_BENCH_RUNS rounds, in a new order every round; the job and bare
+ * qemu-img always back to back, and the target is read on their per-round ratio.
  */
 import { randomFillSync } from 'node:crypto';
 import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -131,6 +132,8 @@ export async function run(ctx: BenchContext): Promise<{ rows: BenchRow[]; notes:
   let rssKiB = NaN;
   /** Job time minus its copy stage: queueing, pre-flight, flush, publishing, bookkeeping. */
   const overhead: number[] = [];
+  /** Per round: job ÷ bare qemu-img, run back to back. */
+  const paired: number[] = [];
   let bareCommand: string[] = [];
   let plainCommand: string[] = [];
   try {
@@ -195,15 +198,21 @@ export async function run(ctx: BenchContext): Promise<{ rows: BenchRow[]; notes:
     let seed = 7;
     const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
     for (round = 0; round < ctx.runs; round++) {
-      const shuffled = [...order];
-      for (let i = shuffled.length - 1; i > 0; i--) {
+      // job and bare run back to back (which first alternates by the shuffle), so that their
+      // per-round ratio sees the same disk speed: this host's disk drifts within a minute.
+      const units: (keyof typeof variants)[][] = order.filter((n) => n !== 'bare').map((n) => (n === 'job' && order.includes('bare') ? ['job', 'bare'] : [n]));
+      for (let i = units.length - 1; i > 0; i--) {
         const j = Math.floor(rand() * (i + 1));
-        [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+        [units[i], units[j]] = [units[j]!, units[i]!];
       }
-      for (const name of shuffled) {
-        dropped = (await coldCache()) && dropped;
-        await variants[name]();
+      for (const unit of units) {
+        if (unit.length === 2 && rand() < 0.5) unit.reverse();
+        for (const name of unit) {
+          dropped = (await coldCache()) && dropped;
+          await variants[name]();
+        }
       }
+      if (times.job.length === round + 1 && times.bare.length === round + 1) paired.push(times.job.at(-1)! / times.bare.at(-1)!);
       await clean();
       ctx.log(
         `round ${round + 1}/${ctx.runs}: ${order.map((n) => `${n} ${times[n].at(-1)?.toFixed(2) ?? '—'} s`).join(', ')}` +
@@ -229,7 +238,15 @@ export async function run(ctx: BenchContext): Promise<{ rows: BenchRow[]; notes:
     { name: 'bare qemu-img, same command line', value: m.bare, unit: 's', target: '', ok: true, detail: `runs: ${times.bare.map((t) => t.toFixed(2)).join(', ')}` },
     { name: 'cp --sparse=always + sync of the data as raw', value: m.cp, unit: 's', target: '', ok: true, detail: `runs: ${times.cp.map((t) => t.toFixed(2)).join(', ')}` },
     { name: 'hyper2kvm: qemu-img convert -p -t none -T none', value: m.hyper2kvm, unit: 's', target: '', ok: true, detail: `runs: ${times.hyper2kvm.map((t) => t.toFixed(2)).join(', ')}` },
-    { name: 'job ÷ bare qemu-img', value: m.job / m.bare, unit: '×', target: '≤ 1.05 ×', ok: m.job / m.bare <= 1.05 },
+    {
+      name: 'job ÷ bare qemu-img (median of per-round ratios, run back to back)',
+      value: median(paired),
+      unit: '×',
+      target: '≤ 1.05 ×',
+      ok: median(paired) <= 1.05,
+      detail: `rounds: ${paired.map((r) => r.toFixed(2)).join(', ')}`,
+    },
+    { name: 'job ÷ bare qemu-img, ratio of the medians (informative)', value: m.job / m.bare, unit: '×', target: '', ok: true },
     { name: 'job ÷ copy limit (cp + sync)', value: m.job / m.cp, unit: '×', target: '≤ 1.3 ×', ok: m.job / m.cp <= 1.3 },
     { name: 'hyper2kvm ÷ job (how much faster)', value: m.hyper2kvm / m.job, unit: '×', target: '≥ 1.5 ×', ok: m.hyper2kvm / m.job >= 1.5 },
     { name: 'peak RSS of the runner process (VmHWM)', value: rssKiB / 1024, unit: 'MiB', target: '≤ 150 MiB', ok: rssKiB / 1024 <= 150, detail: 'the worker process over all its jobs, qemu-img not included' },
@@ -251,8 +268,8 @@ export async function run(ctx: BenchContext): Promise<{ rows: BenchRow[]; notes:
       `Job stages (median s): ${Object.entries(stages).map(([k, v]) => `${k} ${median(v).toFixed(2)}`).join(', ')}.`,
       `The job's qemu-img command line: \`${bareCommand.join(' ')} <target>\`.`,
       dropped ? 'Page cache dropped before every run (cold reads).' : 'The page cache could NOT be dropped (not root?): runs after the first may read from memory.',
-      `${ctx.runs} rounds, the variants in a new (seeded random) order every round; medians reported. Outputs are deleted only between rounds (then sync and 3 s of rest), since deleting a 1 GiB file on this discard-mounted filesystem sends discards that slow the next run.`,
-      'Where the gap to bare qemu-img is (investigated 2026-11-29 on this 2-core host, same cold-cache preparation for each run): the job\'s bookkeeping outside the copy is small (the overhead row); the rest is inside the copy. In one series the very same qemu-img command line ran 2.0-2.6 s under the job against 1.55-1.75 s from a shell (the worker using about 0.1 s of CPU meanwhile; strace -c: equal I/O syscall counts, about 2.4 times more eventfd wake-ups under the job); an hour later, alternating the same way, bare ran 2.42, 2.84, 2.66 s and the job\'s qemu-img 2.59, 2.92, 2.42 s, and `cp` swung from 1.7 s to 6.7 s between runs of this report. This cloud disk\'s speed drifts by more than the 5 % the target allows, so the ratio moves from run to run; the target is not met in this report.',
+      `${ctx.runs} rounds, the variants in a new (seeded random) order every round, the job and bare qemu-img always back to back (in either order); medians reported. Outputs are deleted only between rounds (then sync and 3 s of rest), since deleting a 1 GiB file on this discard-mounted filesystem sends discards that slow the next run.`,
+      'Where the gap to bare qemu-img is (investigated 2026-11-29 on this 2-core host): (1) fixed costs, the overhead row: submit, three probes (qemu-img info, check, measure) and the flush and rename; each spawn blocks the worker for about 25 ms here (fork of a 90 MiB process in this VM), which is most of the pre-flight. (2) Inside the copy: the job\'s qemu-img, same command line, used more CPU than the bare one in alternating runs (perf stat task-clock 1.30-1.56 s against 0.92-1.28 s, same kernel profile: copy_to_iter and pvm_irq_enable on top). Ruled out, each by an alternating A/B run: the progress pipe (the job without -p was as slow), the probes run before the copy (bare after the same probes was not slower), the worker\'s code pages dropped with the page cache (re-read first: no change), sched autogroups (off: no change), and the process attributes (environment, limits, cgroup, CPU mask, speculation flags: identical; only SigIgn differs). The same qemu-img started by runTool from a small Node script was 3-10 % slower than from bash. Cause not found; the target is not met in this report.',
     ],
   };
 }
