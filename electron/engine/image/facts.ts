@@ -11,7 +11,7 @@ import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import type { BackingLink, Extent, ImageFacts, ImageFormat } from '../../../shared/protocol';
 import { ImageFormat as ImageFormatSchema } from '../../../shared/protocol';
 import { WorkerError } from '../../../shared/errors';
-import { parseVmdkDescriptor, sniff, sniffFile, vhdxSubformat, type Sniffed } from './magic';
+import { descriptorText, parseVmdkDescriptor, sniff, sniffFile, vhdxSubformat, type Sniffed } from './magic';
 import { checkLayoutTruncation } from './layout';
 import { qemuImgInfoLockAware } from './lock';
 import type { PackageDisk } from '../ova/package';
@@ -84,7 +84,7 @@ export async function assertReadable(path: string): Promise<void> {
 
 /** Extents of a vmdk text descriptor, each checked for existence. Pure I/O on the descriptor only. */
 export async function descriptorExtents(path: string): Promise<{ extents: Extent[]; createType: string | null }> {
-  const text = (await readFile(path)).subarray(0, 64 * 1024).toString('latin1');
+  const text = descriptorText((await readFile(path)).subarray(0, 64 * 1024));
   const d = parseVmdkDescriptor(text);
   const extents: Extent[] = [];
   for (const e of d.extents) {

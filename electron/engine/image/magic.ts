@@ -157,6 +157,18 @@ export interface DescriptorExtent {
 }
 
 /**
+ * The text of a vmdk descriptor from its bytes. VMware writes UTF-8 (`encoding="UTF-8"`, and
+ * qemu-img writes the extent names' bytes as given); older descriptors that declare
+ * `encoding="windows-1252"` (or ISO-8859-1) are read as that. Pure.
+ */
+export function descriptorText(bytes: Uint8Array): string {
+  const head = new TextDecoder('latin1').decode(bytes.subarray(0, 4096));
+  const declared = /^\s*(?:ddb\.)?encoding\s*=\s*"([^"]*)"/im.exec(head)?.[1]?.toLowerCase();
+  if (declared && /^(windows-1252|cp1252|iso-8859-1|latin1)$/.test(declared)) return new TextDecoder('windows-1252').decode(bytes);
+  return new TextDecoder('utf-8').decode(bytes);
+}
+
+/**
  * The extents and parent hint of a vmdk text descriptor (VMware Virtual Disk Format 1.1,
  * "Extent Descriptions": `RW 4192256 SPARSE "disk-s001.vmdk"`). Pure.
  */

@@ -12,7 +12,7 @@ import { constants } from 'node:fs';
 import { link, open, readFile, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { WorkerError } from '../../../../shared/errors';
-import { parseVmdkDescriptor } from '../../image/magic';
+import { descriptorText, parseVmdkDescriptor } from '../../image/magic';
 
 /** fsync a file or folder by path. */
 export async function fsyncPath(path: string): Promise<void> {
@@ -33,7 +33,7 @@ export async function outputFiles(target: string, multiFile: boolean): Promise<{
   const head = (await readFile(target)).subarray(0, 64 * 1024);
   // A text descriptor starts with "# Disk DescriptorFile"; a sparse vmdk starts with "KDMV".
   if (head.subarray(0, 4).toString('latin1') === 'KDMV') return [{ path: target, role: 'disk' }];
-  const d = parseVmdkDescriptor(head.toString('latin1'));
+  const d = parseVmdkDescriptor(descriptorText(head));
   const dir = dirname(target);
   const extents = d.extents.filter((e) => e.file).map((e) => ({ path: join(dir, e.file), role: 'extent' as const }));
   for (const e of extents) {
