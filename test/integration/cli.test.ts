@@ -179,3 +179,28 @@ describe('h2k-worker', () => {
     expect(err).toContain('runner stopped');
   });
 });
+
+describe('a reader that goes away', () => {
+  // `h2k-worker convert … 2>&1 | head -1`: the pipe closes while the job still writes progress.
+  it('EPIPE on stderr and stdout leaves a foreground convert to finish, with its exit code', async () => {
+    const t = tempDir();
+    try {
+      const data = join(t.path, 'data');
+      const src = join(t.path, 'src.qcow2');
+      await execa('qemu-img', ['create', '-q', '-f', 'qcow2', src, '64M']);
+      await execa('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0xab 0 32M', src]);
+      const child = execa(process.execPath, [BIN, '--data-dir', data, 'convert', src, join(t.path, 'out.qcow2'), '--rate-limit', '16M'], { reject: false, stdin: 'ignore' });
+      // Close our ends at once: every write of the CLI meets a closed pipe.
+      child.stdout!.destroy();
+      child.stderr!.destroy();
+      const r = await child;
+      expect(r.exitCode).toBe(0);
+      const list = await cli(['--data-dir', data, 'list', '--json']);
+      const jobs = JSON.parse(list.stdout) as { jobs: { state: string; operation: string }[] };
+      expect(jobs.jobs.map((j) => [j.operation, j.state])).toEqual([['convert', 'COMPLETED']]);
+      expect(readdirSync(t.path).sort()).toEqual(['data', 'out.qcow2', 'src.qcow2']);
+    } finally {
+      t.cleanup();
+    }
+  });
+});
