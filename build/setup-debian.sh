@@ -4,16 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_major=20
+# Node 20.11 or newer: the tests use import.meta.dirname (package.json "engines" says the same).
+need=20.11
 if ! command -v node >/dev/null 2>&1; then
-  echo "setup: Node.js ${need_major} or newer is required and none is installed." >&2
-  echo "       Install Node.js ${need_major} (Debian 12's own nodejs is 18, too old), then run this again." >&2
+  echo "setup: Node.js ${need} or newer is required and none is installed." >&2
+  echo "       Install Node.js 20 (Debian 12's own nodejs is 18, too old), then run this again." >&2
   exit 1
 fi
-major=$(node -p 'process.versions.node.split(".")[0]')
-if [ "$major" -lt "$need_major" ]; then
-  echo "setup: Node.js ${need_major} or newer is required; this machine has $(node -v)." >&2
-  echo "       Debian 12's own nodejs is too old: install Node.js ${need_major} and run this again." >&2
+if [ "$(node -p 'const [a, b] = process.versions.node.split(".").map(Number); a > 20 || (a === 20 && b >= 11)')" != true ]; then
+  echo "setup: Node.js ${need} or newer is required; this machine has $(node -v)." >&2
+  echo "       Debian 12's own nodejs is too old: install Node.js 20 and run this again." >&2
   exit 1
 fi
 if [ "$(id -u)" -ne 0 ]; then
