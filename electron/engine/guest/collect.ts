@@ -66,7 +66,6 @@ export function recoveredDevices(dmesg: string): Map<string, string> {
   return out;
 }
 
-/** The kernel name of a device as dmesg prints it: /dev/sda1 → sda1, an LV → dm-N. */
 /**
  * The PVs of `pvs-full` (records with pv_name, pv_uuid, pv_size) named as the libguestfs API
  * names them: `pvs-full` carries the appliance kernel's device name, untranslated, which differs
@@ -81,6 +80,7 @@ export function pvsWithApiNames(full: readonly Record<string, string>[], api: re
   return full.map((p) => ({ device: byUuid.get(bare(p.pv_uuid ?? '')) ?? p.pv_name ?? '', uuid: p.pv_uuid ?? '', size_bytes: num(p, 'pv_size') ?? 0 }));
 }
 
+/** The kernel name of a device as dmesg prints it: /dev/sda1 → sda1, an LV → dm-N. */
 function kernelNameOf(device: string, lvMinor: ReadonlyMap<string, number>): string {
   const minor = lvMinor.get(device);
   if (minor !== undefined) return `dm-${minor}`;
