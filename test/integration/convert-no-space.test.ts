@@ -2,7 +2,7 @@
  * Out of space, on a real filesystem of a known size (a tmpfs mounted for this file; the tests
  * run as root): refused at pre-flight with both numbers when the output cannot fit, and, when
  * the space goes while copying (filled by another writer after pre-flight passed), the job ends
- * FAILED with `no_space` and no partial file.
+ * FAILED with `no_space` and no partial file. A read-only destination is said to be one.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statfsSync } from 'node:fs';
@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Worker } from '../../electron/worker/worker';
+import { destinationFolder } from '../../electron/engine/ops/convert/preflight';
+import { WorkerError } from '../../shared/errors';
 import { waitFor } from '../support/helpers';
 import { MiB, openTestWorker, qemuImg, sha256Of, submitConvert, waitState, writeRegions } from './convert-helpers';
 
@@ -89,5 +91,23 @@ describe('out of space', () => {
     expect(readdirSync(mnt)).toEqual(['filler']);
     expect(worker.store.partialsOf(id)).toEqual([]);
     rmSync(join(mnt, 'filler'));
+  });
+});
+
+describe('a read-only destination', () => {
+  it('is said to be read-only, not a permission problem', async () => {
+    const ro = mkdtempSync(join(tmpdir(), 'h2k-convert-ro-'));
+    const m = await execa('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', ro], { reject: false });
+    if (m.exitCode !== 0) throw new Error(`mounting a tmpfs needs root: ${String(m.stderr)}`);
+    try {
+      const err = (await destinationFolder(ro).catch((e: unknown) => e)) as WorkerError;
+      expect(err).toBeInstanceOf(WorkerError);
+      expect(err.code).toBe('dest_not_writable');
+      expect(err.info.message).toBe(`The destination folder ${ro} is on a read-only filesystem.`);
+      expect(err.info.hint).toBe('Pick a folder on a writable filesystem, or remount this one read-write.');
+    } finally {
+      await execa('umount', [ro], { reject: false });
+      rmSync(ro, { recursive: true, force: true });
+    }
   });
 });

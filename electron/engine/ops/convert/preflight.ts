@@ -94,8 +94,12 @@ export async function destinationFolder(given: string): Promise<string> {
   if (!(await stat(dir)).isDirectory()) throw refuse(`The destination ${given} is a file, not a folder.`, 'Give a folder, or a file name inside an existing folder.');
   try {
     await access(dir, constants.W_OK | constants.X_OK);
-  } catch {
-    throw refuse(`The destination folder ${given} cannot be written${dir !== given ? ` (it is ${dir})` : ''}: permission denied.`, 'Pick a folder you can write to, or change its permissions.');
+  } catch (err) {
+    const where = dir !== given ? ` (it is ${dir})` : '';
+    if ((err as NodeJS.ErrnoException).code === 'EROFS') {
+      throw refuse(`The destination folder ${given}${where} is on a read-only filesystem.`, 'Pick a folder on a writable filesystem, or remount this one read-write.');
+    }
+    throw refuse(`The destination folder ${given} cannot be written${where}: permission denied.`, 'Pick a folder you can write to, or change its permissions.');
   }
   return dir;
 }
