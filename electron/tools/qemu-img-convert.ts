@@ -6,9 +6,7 @@
  * constraints are qemu-img 7.2's (qemu-img(1), `qemu-img create -f FMT -o help`, block/*.c);
  * each builder states the ones it relies on.
  */
-import type { ImageFormat } from '../../shared/protocol';
-import type { ConvertParams, SettingProblem } from '../../shared/protocol';
-import { convertSettingProblems } from '../../shared/protocol';
+import type { ConvertParams, ImageFormat } from '../../shared/protocol';
 import type { ErrorCode } from '../../shared/errors';
 import { classifyQemuImgError } from './qemu-img';
 
@@ -82,10 +80,6 @@ export interface TargetSettings {
   /** The target must be written in order (stream-optimized vmdk): no `-W`. */
   sequential: boolean;
 }
-
-/** Combinations qemu-img refuses: the protocol's own rule (shared/protocol/job-spec.ts), also checked at submit. */
-export type { SettingProblem } from '../../shared/protocol';
-export const settingProblems = (p: Pick<ConvertParams, 'format' | 'qcow2'>): SettingProblem[] => convertSettingProblems(p);
 
 /**
  * Target settings per output format (`qemu-img create -f FMT -o help`, qemu-img 7.2):

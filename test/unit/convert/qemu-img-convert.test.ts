@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JobSpec, type ConvertParams } from '../../../shared/protocol';
+import { convertSettingProblems, JobSpec, type ConvertParams } from '../../../shared/protocol';
 import { WorkerError } from '../../../shared/errors';
 import { qemuImgRun } from '../../../electron/tools/qemu-img';
 import { runTool } from '../../../electron/tools/spawn';
@@ -20,7 +20,6 @@ import {
   predictedExtentNames,
   progressStream,
   roundUpToMiB,
-  settingProblems,
   targetSettings,
 } from '../../../electron/tools/qemu-img-convert';
 
@@ -112,10 +111,10 @@ describe('target settings and convert arguments', () => {
   it('refuses what qemu-img 7.2 refuses, naming the field', () => {
     // JobSpec refuses these at submit (so they are set here past the schema): the engine checks again.
     const q = (qcow2: Partial<ConvertParams['qcow2']>): ConvertParams => ({ ...params(), qcow2: { ...params().qcow2, ...qcow2 } });
-    expect(settingProblems(q({ compat: '0.10', compression: 'zstd' }))).toEqual([{ path: 'params.qcow2.compression', message: 'zstd compression needs compat 1.1' }]);
-    expect(settingProblems(q({ compat: '0.10', lazy_refcounts: true }))[0]?.path).toBe('params.qcow2.lazy_refcounts');
-    expect(settingProblems(q({ compression: 'zlib', preallocation: 'metadata' }))[0]?.path).toBe('params.qcow2.preallocation');
-    expect(settingProblems(q({ compat: '0.10', compression: 'zlib' }))).toEqual([]);
+    expect(convertSettingProblems(q({ compat: '0.10', compression: 'zstd' }))).toEqual([{ path: 'params.qcow2.compression', message: 'zstd compression needs compat 1.1' }]);
+    expect(convertSettingProblems(q({ compat: '0.10', lazy_refcounts: true }))[0]?.path).toBe('params.qcow2.lazy_refcounts');
+    expect(convertSettingProblems(q({ compression: 'zlib', preallocation: 'metadata' }))[0]?.path).toBe('params.qcow2.preallocation');
+    expect(convertSettingProblems(q({ compat: '0.10', compression: 'zlib' }))).toEqual([]);
     expect(() => params({ qcow2: { compat: '0.10', compression: 'zstd' } })).toThrow(/zstd compression needs compat 1.1/);
   });
 

@@ -9,6 +9,7 @@ import { constants } from 'node:fs';
 import { access, lstat, readdir, realpath, stat, statfs } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { ConvertParams, ImageFormat } from '../../../../shared/protocol';
+import { convertSettingProblems } from '../../../../shared/protocol';
 import { WorkerError } from '../../../../shared/errors';
 import { formatBytes } from '../../../../shared/format';
 import { firstLines, QemuMeasure, type Run } from '../../../tools/qemu-img';
@@ -19,7 +20,6 @@ import {
   measurePlan,
   predictedExtentNames,
   roundUpToMiB,
-  settingProblems,
   type TargetSettings,
 } from '../../../tools/qemu-img-convert';
 import type { ResolvedSource } from './source';
@@ -254,7 +254,8 @@ export async function preflight(
   /** Measures already started (measureSource) per source, or null to measure here. */
   started: readonly (Promise<number | null> | null)[] = [],
 ): Promise<OutputPlan[]> {
-  const problems = settingProblems(params);
+  // Combinations qemu-img refuses: the protocol's own rule, checked at submit too.
+  const problems = convertSettingProblems(params);
   if (problems.length) throw new WorkerError('validation_failed', { fields: problems });
   if (params.verify === 'checksum') {
     for (const [tool, pkg] of [['nbdcopy', 'libnbd-bin'], ['qemu-nbd', 'qemu-utils']] as const) {
