@@ -6,6 +6,7 @@
  */
 import type { Artifact, JobSpec, OperationType, SpecOf, WorkerCapabilities } from '../../shared/protocol';
 import type { ToolResult, ToolRun } from '../tools/spawn';
+import type { ProbeCache } from './image/probe-cache';
 
 export interface ProgressUpdate {
   /** What is happening, e.g. "copy", "verify", "appliance-start". */
@@ -41,6 +42,11 @@ export interface OperationContext<S extends JobSpec = JobSpec> {
    * after a crash) and killed when the job is aborted. Same options as runTool, minus signal.
    */
   run(run: Omit<ToolRun, 'signal'>): Promise<ToolResult>;
+  /**
+   * Image probe results kept while the probed files are unchanged (image/probe-cache.ts),
+   * shared by the jobs of this data folder; absent where nothing is kept (every probe runs).
+   */
+  readonly probeCache?: ProbeCache;
   /** Declare a path before creating it; it is removed if the job does not complete. */
   partial(path: string, kind: 'file' | 'dir'): void;
   /** A declared path is now final (renamed into place, or removed by the operation). */

@@ -31,6 +31,9 @@ import { ensureDir } from '../paths';
 
 export const DB_FILE = 'h2k.sqlite';
 
+/** Image probe records kept (about 2-20 KiB each): the newest by last use. */
+export const PROBE_RECORDS_KEPT = 500;
+
 interface JobRow {
   id: string;
   operation: string;
@@ -552,6 +555,31 @@ export class JobStore {
   latestCapabilities(): WorkerCapabilities | null {
     const row = this.db.prepare('SELECT body FROM capability_snapshots ORDER BY id DESC LIMIT 1').get() as { body: string } | undefined;
     return row ? (JSON.parse(row.body) as WorkerCapabilities) : null;
+  }
+
+  // ---------------------------------------------------------------- image probe results
+
+  /** The stored probe record of an image (engine/image/probe-cache.ts), or null. */
+  probeRecord(key: string): string | null {
+    const row = this.prepare('SELECT value FROM probe_cache WHERE key = ?').get(key) as { value: string } | undefined;
+    return row?.value ?? null;
+  }
+
+  /** Store an image's probe record, keeping the newest PROBE_RECORDS_KEPT records. */
+  saveProbeRecord(key: string, value: string): void {
+    this.db.transaction(() => {
+      this.prepare('INSERT INTO probe_cache (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at').run(
+        key,
+        value,
+        Date.now(),
+      );
+      this.prepare('DELETE FROM probe_cache WHERE key NOT IN (SELECT key FROM probe_cache ORDER BY updated_at DESC LIMIT ?)').run(PROBE_RECORDS_KEPT);
+    })();
+  }
+
+  /** Forget every probe record: the next job probes every image afresh. Returns how many went. */
+  clearProbeRecords(): number {
+    return this.prepare('DELETE FROM probe_cache').run().changes;
   }
 
   // ---------------------------------------------------------------- runners, tools, partials

@@ -269,6 +269,28 @@ export function measurePlan(t: TargetSettings, sparse: boolean): { out: 'qcow2' 
   return { out: 'qcow2', options: ['cluster_size=65536'], use: 'required' };
 }
 
+/**
+ * The most bytes an output of `virtualSize` guest bytes can take in any target format and
+ * setting this worker writes, so that a destination with more free space than this needs no
+ * `qemu-img measure`: the virtual size, plus 1/32 of it, plus 64 MiB. Why it holds, per format
+ * (qemu 7.2's drivers):
+ * - qcow2: data clusters cover at most the virtual size; metadata per data cluster is an 8-byte
+ *   L2 entry and a 2-byte refcount (block/qcow2.c, qcow2_calc_prealloc_size), under 2 % at the
+ *   smallest cluster of 512 bytes, and the L1 and refcount tables are a few clusters more.
+ *   Compressed clusters are written uncompressed when they would not shrink.
+ * - vmdk: 64 KiB grains plus 4-byte grain table entries, twice (redundant tables); for
+ *   streamOptimized a 512-byte sector of marker and padding per 64 KiB grain, 0.8 %.
+ * - vhdx: blocks of at most 32 MiB (a partly written block is rounded up to it), the 1 MiB log,
+ *   the headers, region and metadata tables and the BAT: under 40 MiB beyond the data.
+ * - vpc: 2 MiB blocks with a 512-byte bitmap each, the BAT and a 512-byte footer; fixed is the
+ *   virtual size plus the footer. vdi: 1 MiB blocks and a 4-byte block map entry per block.
+ * - raw: the virtual size.
+ * Pure. Bytes.
+ */
+export function outputSizeBound(virtualSize: number): number {
+  return virtualSize + Math.ceil(virtualSize / 32) + 64 * MiB;
+}
+
 // ------------------------------------------------------------------------------------ compare
 
 /**

@@ -19,6 +19,7 @@ import type { OperationContext, OperationOutput, OperationRegistry, ProgressUpda
 import { isSameProcessAlive, killGroup, processStartTime, runTool } from '../tools/spawn';
 import { RunnerLock } from './lock';
 import { listenDoorbell } from './doorbell';
+import { ProbeCache } from '../engine/image/probe-cache';
 import type { CapabilityProvider } from './capability-provider';
 
 export interface RunnerOptions {
@@ -66,10 +67,13 @@ export class Runner {
   private stopping = false;
   private ticking = false;
   private lastHeartbeat = 0;
+  /** Image probe results of this data folder, shared by its jobs (engine/image/probe-cache.ts). */
+  private readonly probeCache: ProbeCache;
 
   constructor(opts: RunnerOptions) {
     this.store = opts.store;
     this.opts = { concurrency: 1, pollMs: 200, graceMs: 3000, announceJobs: false, ...opts };
+    this.probeCache = new ProbeCache({ get: (k) => this.store.probeRecord(k), put: (k, v) => this.store.saveProbeRecord(k, v) });
   }
 
   get id(): number {
@@ -322,6 +326,7 @@ export class Runner {
       signal,
       scratchDir,
       flushProgress,
+      probeCache: this.probeCache,
       capabilities: (o) => caps.get({ appliance: o?.appliance ?? false }),
       guestfsEnv: () => caps.guestfsEnv(),
       log(level, message, source) {

@@ -42,7 +42,11 @@ export const ConvertedDisk = z.object({
   files: z.array(z.string()).describe('every output file, extents first, descriptor (or the disk) last'),
   command: z.array(z.string()).describe('the qemu-img convert command line, as run (against the temporary name)'),
   preflight: z.object({
-    required_bytes: Bytes.describe('estimated from qemu-img measure, see docs/convert.md'),
+    required_bytes: Bytes.describe('estimated from qemu-img measure, or an upper bound when the destination has room for it, see docs/convert.md'),
+    required_from: z
+      .enum(['qemu-img measure', 'upper bound'])
+      .optional()
+      .describe('qemu-img measure (or the virtual size, exact for raw); or the most such an output can take, used without measuring when the free space exceeds it. Results made before this field existed were all measured'),
     free_bytes: Bytes.describe('free at the destination before the copy'),
   }),
   source_before: z.array(FileStamp),

@@ -27,6 +27,13 @@ export interface ProbeOptions {
   sniffed?: Awaited<ReturnType<typeof determineFormat>>;
 }
 
+/**
+ * The qcow2 options the qcow2 measure of a probe uses: those a convert with default settings
+ * writes (targetSettings: compat 1.1), so a convert after an inspection finds this measure kept
+ * (probe-cache.ts) instead of running its own.
+ */
+export const INSPECT_QCOW2_OPTIONS: readonly string[] = ['compat=1.1'];
+
 /** The internal snapshots `qemu-img info` lists (qcow2), as ImageFacts has them. */
 function snapshotsOf(info: QemuImageInfo): ImageFacts['snapshots'] {
   return (info.snapshots ?? []).map((s) => ({
@@ -173,7 +180,7 @@ async function checkAndMeasure(
 ): Promise<{ integrity: ImageFacts['integrity']; measure: ImageFacts['measure']; dirty: boolean; notes: string[] }> {
   const [check, measured] = await Promise.all([
     opts.check === false ? Promise.resolve(null) : FORMATS_WITHOUT_CHECK.has(format) ? Promise.resolve({ supported: false } as const) : qemuImgCheck(run, target, format),
-    opts.measure === false ? Promise.resolve(null) : qemuImgMeasure(run, target, format, 'qcow2'),
+    opts.measure === false ? Promise.resolve(null) : qemuImgMeasure(run, target, format, 'qcow2', [...INSPECT_QCOW2_OPTIONS]),
   ]);
   const notes: string[] = [];
   let dirty = false;

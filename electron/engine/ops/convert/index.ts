@@ -27,8 +27,9 @@ import { buildConvertArgs, buildCreateArgs, classifyConvertError, ioUringSource,
 import { ioUringUsable } from './aio';
 import type { OperationContext, OperationOutput } from '../../types';
 import { makePlan, planWork, RateWindow, type PlanStage, type ProgressPlan } from './plan';
-import { planManifestChecks, runManifestChecks, type ManifestWork } from './package-manifest';
-import { freeBytes, measureSource, preflight, type OutputPlan } from './preflight';
+import { planManifestChecks, runManifestChecks } from './package-manifest';
+import { freeBytes, preflight, type MeasureMemo, type OutputPlan } from './preflight';
+import { probeClock, type Measured } from '../../image/probe-cache';
 import { flushFiles, fsyncPath, outputFiles, publishFile, removeEmptyDir } from './publish';
 import { describeStamp, resolveSource, sameStamps, stampFiles, untouchedLine, type ResolvedSource } from './source';
 import { verifyOutput } from './verify';
@@ -87,12 +88,6 @@ export async function convertOperation(ctx: ConvertContext): Promise<OperationOu
   ctx.progress({ stage: 'preflight', percent: 0, message: `checking ${params.disks.length} disk(s) and their destinations` });
   const target = targetSettings(params);
   const sources: ResolvedSource[] = [];
-  // qemu-img measure runs beside the probe (both only read); its result is used only once the
-  // probe has passed, so a broken source is reported by the probe's more precise error.
-  const measures: (Promise<number | null> | null)[] = [];
-  let befores: FileStamp[][];
-  let outputs: OutputPlan[];
-  let manifests: ManifestWork[];
   // Each package is opened once per job, whatever the number of its disks: its tar indexed, its
   // OVF parsed and its gzip-compressed disks unpacked into the scratch folder only once.
   const packages = new Map<string, Promise<OvfPackage>>();
@@ -104,41 +99,37 @@ export async function convertOperation(ctx: ConvertContext): Promise<OperationOu
     }
     return pkg;
   };
-  try {
-    for (const [i, disk] of params.disks.entries()) {
-      if (disk.member !== undefined) await mkdir(ctx.scratchDir, { recursive: true, mode: 0o700 });
-      sources.push(
-        await resolveSource(
-          run,
-          disk,
-          i,
-          ctx.signal,
-          (spec, format) => {
-            const m = measureSource(run, spec, format, target, params.tuning.sparse);
-            m.catch(() => undefined);
-            measures[i] = m;
-          },
-          openPkg,
-        ),
-      );
-      checkAbort();
-    }
-    befores = await Promise.all(sources.map((s) => stampFiles(s.files)));
-    manifests = await planManifestChecks(params.disks, ctx.signal, openPkg);
-    outputs = await preflight(run, ctx.jobId, params, target, sources, measures);
-  } catch (err) {
-    // No tool outlives the job: let a measure still running finish first.
-    await Promise.allSettled(measures.filter((m) => m !== null));
-    throw err;
+  // Probe results kept from earlier jobs: a plain image whose files are unchanged since is not
+  // probed or measured again (probe-cache.ts); new ones are kept once the pre-flight passed.
+  const cache = ctx.probeCache;
+  const probeStarts: bigint[] = [];
+  const taken: Record<string, Measured>[] = params.disks.map(() => ({}));
+  const memos: (MeasureMemo | undefined)[] = [];
+  for (const [i, disk] of params.disks.entries()) {
+    if (disk.member !== undefined) await mkdir(ctx.scratchDir, { recursive: true, mode: 0o700 });
+    probeStarts[i] = probeClock();
+    memos[i] = cache && disk.member === undefined ? { known: (key) => cache.measure(disk.source, key), taken: (key, m) => void (taken[i]![key] = m) } : undefined;
+    sources.push(await resolveSource(run, disk, i, ctx.signal, undefined, openPkg, cache));
+    checkAbort();
   }
+  const befores = await Promise.all(sources.map((s) => stampFiles(s.files)));
+  const manifests = await planManifestChecks(params.disks, ctx.signal, openPkg);
+  const outputs = await preflight(run, ctx.jobId, params, target, sources, memos);
   checkAbort();
+  if (cache) {
+    for (const [i, s] of sources.entries()) {
+      if (s.member !== null || !s.facts || (s.factsReused && Object.keys(taken[i]!).length === 0)) continue;
+      await cache.record(s.given, s.facts, s.files, probeStarts[i]!, taken[i]);
+    }
+  }
   for (const [i, s] of sources.entries()) {
     const o = outputs[i]!;
+    if (s.factsReused) ctx.log('info', `disk ${i + 1}: image facts reused from an earlier probe (its ${s.files.length === 1 ? 'file is' : `${s.files.length} files are`} unchanged since: device, inode, size, mtime, ctime)`);
     ctx.log(
       'info',
       `disk ${i + 1}: ${s.given}${s.member ? ` member ${s.member}` : ''} (${s.format}${s.subformat ? ` ${s.subformat}` : ''}, virtual ${formatBytes(s.virtualSize)}, ` +
         `${s.backingChain.length ? `backing chain of ${s.backingChain.length} flattened, ` : ''}source before: ${befores[i]!.map(describeStamp).join('; ')}) ` +
-        `→ ${o.final} (${target.format}${target.subformat ? ` ${target.subformat}` : ''}); needs about ${formatBytes(o.required)}, ${formatBytes(o.free)} free`,
+        `→ ${o.final} (${target.format}${target.subformat ? ` ${target.subformat}` : ''}); ${o.requiredFrom === 'upper bound' ? `needs at most ${formatBytes(o.required)} (the most such an output can take, so qemu-img measure was not needed)` : `needs about ${formatBytes(o.required)}`}, ${formatBytes(o.free)} free`,
     );
   }
   const manifestBytes = manifests.reduce((a, m) => a + m.bytes, 0);
@@ -312,7 +303,7 @@ export async function convertOperation(ctx: ConvertContext): Promise<OperationOu
       output_virtual_size: w.outputVirtualSize,
       files: w.files.map((f) => f.final),
       command: w.command,
-      preflight: { required_bytes: w.out.required, free_bytes: w.out.free },
+      preflight: { required_bytes: w.out.required, required_from: w.out.requiredFrom, free_bytes: w.out.free },
       source_before: w.before,
       source_after: afters[i]!,
       source_untouched: true,

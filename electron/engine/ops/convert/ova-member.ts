@@ -84,5 +84,6 @@ export async function openMemberSource(
     backingChain: [],
     files: [found.location.tar_path],
     facts,
+    factsReused: false,
   };
 }

@@ -18,11 +18,13 @@ import {
   classifyConvertError,
   extentNamePattern,
   measurePlan,
+  outputSizeBound,
   predictedExtentNames,
   roundUpToMiB,
   type TargetSettings,
 } from '../../../tools/qemu-img-convert';
 import type { ResolvedSource } from './source';
+import { measureKey, type Measured } from '../../image/probe-cache';
 
 /** Where one disk's output goes, and how it gets there. */
 export interface OutputPlan {
@@ -48,6 +50,8 @@ export interface OutputPlan {
   createFirst: boolean;
   /** Estimated bytes the output needs, and the bytes free in its folder before the copy. */
   required: number;
+  /** Where `required` comes from: qemu-img measure (or the virtual size, exact for raw), or outputSizeBound. */
+  requiredFrom: 'qemu-img measure' | 'upper bound';
   free: number;
 }
 
@@ -224,20 +228,34 @@ export async function freeBytes(dir: string): Promise<number> {
   return s.bavail * s.bsize;
 }
 
+/** Measures of one source already known, and a place for new ones (probe-cache.ts). */
+export interface MeasureMemo {
+  /** A measure for `key` (measureKey) taken while the source was as it is now, or null. */
+  known(key: string): Promise<Measured | null>;
+  /** A measure just taken. */
+  taken(key: string, m: Measured): void;
+}
+
 /**
  * qemu-img measure of one source for the target, per measurePlan: the bytes the output needs,
  * or null for "the virtual size" (a raw measure answers exactly that, block/raw-format.c
  * raw_measure, so no process is spent on it). `spec` is what qemu-img opens (a path or json:
- * spec). Throws the classified error.
+ * spec). A measure the memo knows is used without running qemu-img. Throws the classified error.
  */
-export async function measureSource(run: Run, spec: string, format: ImageFormat, t: TargetSettings, sparse: boolean): Promise<number | null> {
+export async function measureSource(run: Run, spec: string, format: ImageFormat, t: TargetSettings, sparse: boolean, memo?: MeasureMemo): Promise<number | null> {
   const plan = measurePlan(t, sparse);
   if (plan.out === 'raw') return null;
-  const args = buildMeasureArgs(spec, format, plan.out, plan.options);
-  const r = await run({ command: 'qemu-img', args, timeoutMs: 300_000 });
-  if (r.exitCode !== 0) throw new WorkerError(classifyConvertError(r.stderr), { detail: `qemu-img measure ${spec}: ${firstLines(r.stderr) || `exit ${r.exitCode}`}` });
-  const m = QemuMeasure.parse(JSON.parse(r.stdout));
-  return plan.use === 'required' ? m.required : m['fully-allocated'];
+  const key = measureKey(plan.out, plan.options);
+  let m = memo ? await memo.known(key) : null;
+  if (!m) {
+    const args = buildMeasureArgs(spec, format, plan.out, plan.options);
+    const r = await run({ command: 'qemu-img', args, timeoutMs: 300_000 });
+    if (r.exitCode !== 0) throw new WorkerError(classifyConvertError(r.stderr), { detail: `qemu-img measure ${spec}: ${firstLines(r.stderr) || `exit ${r.exitCode}`}` });
+    const q = QemuMeasure.parse(JSON.parse(r.stdout));
+    m = { required: q.required, fully_allocated: q['fully-allocated'] };
+    memo?.taken(key, m);
+  }
+  return plan.use === 'required' ? m.required : m.fully_allocated;
 }
 
 /**
@@ -251,8 +269,8 @@ export async function preflight(
   params: ConvertParams,
   target: TargetSettings,
   sources: readonly ResolvedSource[],
-  /** Measures already started (measureSource) per source, or null to measure here. */
-  started: readonly (Promise<number | null> | null)[] = [],
+  /** Per source, the measures known from before and the place for new ones (probe-cache.ts). */
+  memos: readonly (MeasureMemo | undefined)[] = [],
 ): Promise<OutputPlan[]> {
   // Combinations qemu-img refuses: the protocol's own rule, checked at submit too.
   const problems = convertSettingProblems(params);
@@ -328,25 +346,50 @@ export async function preflight(
       virtualSize,
       createFirst: target.format === 'vpc' && params.azure_round,
       required: 0,
+      requiredFrom: 'qemu-img measure',
       free: 0,
     });
   }
 
-  // Free space per destination filesystem, against the sum of what its outputs need.
-  const measured = await Promise.all(sources.map((s, i) => started[i] ?? measureSource(run, s.spec, s.format, target, params.tuning.sparse)));
-  const byFs = new Map<bigint, { dir: string; need: number; free: number }>();
+  // Free space per destination filesystem, against the sum of what its outputs need: a measure
+  // known from before (probe-cache.ts) as it is; for the others, when the folder has room for
+  // the most they could take (outputSizeBound), that bound, without running qemu-img; when it
+  // has not, qemu-img measure, and the refusal gives its numbers.
+  const byFs = new Map<bigint, { dir: string; free: number; members: number[] }>();
   for (const [i, plan] of plans.entries()) {
-    plan.required = measured[i] ?? sources[i]!.virtualSize;
     const dev = (await stat(plan.dir, { bigint: true })).dev;
-    const fs = byFs.get(dev) ?? { dir: plan.dir, need: 0, free: await freeBytes(plan.dir) };
-    fs.need += plan.required;
+    const fs = byFs.get(dev) ?? { dir: plan.dir, free: await freeBytes(plan.dir), members: [] };
+    fs.members.push(i);
     plan.free = fs.free;
     byFs.set(dev, fs);
   }
+  const mp = measurePlan(target, params.tuning.sparse);
+  const known = await Promise.all(
+    sources.map(async (s, i) => {
+      if (mp.out === 'raw') return s.virtualSize; // exact: a raw measure answers the virtual size
+      const m = await memos[i]?.known(measureKey(mp.out, mp.options));
+      return m ? (mp.use === 'required' ? m.required : m.fully_allocated) : null;
+    }),
+  );
   for (const fs of byFs.values()) {
-    if (fs.need > fs.free) {
+    const bounded = fs.members.reduce((n, i) => n + (known[i] ?? outputSizeBound(plans[i]!.virtualSize)), 0);
+    if (bounded <= fs.free) {
+      for (const i of fs.members) {
+        plans[i]!.required = known[i] ?? outputSizeBound(plans[i]!.virtualSize);
+        plans[i]!.requiredFrom = known[i] === null ? 'upper bound' : 'qemu-img measure';
+      }
+      continue;
+    }
+    const measured = await Promise.all(fs.members.map((i) => known[i] ?? measureSource(run, sources[i]!.spec, sources[i]!.format, target, params.tuning.sparse, memos[i])));
+    let need = 0;
+    for (const [k, i] of fs.members.entries()) {
+      plans[i]!.required = measured[k] ?? sources[i]!.virtualSize;
+      plans[i]!.requiredFrom = 'qemu-img measure';
+      need += plans[i]!.required;
+    }
+    if (need > fs.free) {
       throw new WorkerError('no_space', {
-        detail: `the output needs about ${formatBytes(fs.need)} (${fs.need} bytes, from qemu-img measure) in ${fs.dir}, which has ${formatBytes(fs.free)} (${fs.free} bytes) free`,
+        detail: `the output needs about ${formatBytes(need)} (${need} bytes, from qemu-img measure) in ${fs.dir}, which has ${formatBytes(fs.free)} (${fs.free} bytes) free`,
       });
     }
   }

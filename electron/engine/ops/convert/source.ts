@@ -14,6 +14,7 @@ import { sniffFile } from '../../image/magic';
 import type { Run } from '../../../tools/qemu-img';
 import { isPackageName, openMemberSource } from './ova-member';
 import { openPackage, type OvfPackage } from '../../ova/package';
+import type { ProbeCache } from '../../image/probe-cache';
 
 /** A disk to convert, as qemu-img will read it. */
 export interface ResolvedSource {
@@ -34,6 +35,8 @@ export interface ResolvedSource {
   /** Every file the copy reads (absolute, de-duplicated): outputs must be none of these. */
   files: string[];
   facts: ImageFacts | null;
+  /** The facts are a probe's kept from before (probe-cache.ts): the files are unchanged since. */
+  factsReused: boolean;
 }
 
 /** Size and mtime (ns) of each file, for the before/after record. Throws source_missing. */
@@ -133,6 +136,8 @@ export async function resolveSource(
    * disks are unpacked there). The operation passes one that opens each package once per job.
    */
   openPkg: (path: string) => Promise<OvfPackage> = (path) => openPackage(path, { signal }),
+  /** Probe results kept from before: a plain image file whose files are unchanged is not probed again. */
+  cache?: ProbeCache,
 ): Promise<ResolvedSource> {
   if (disk.member === undefined && isPackageName(disk.source)) {
     const pkg = await openPackage(disk.source, { signal });
@@ -148,17 +153,8 @@ export async function resolveSource(
   const sniffed = await determineFormat(disk.source);
   const format = sniffed.format;
   onFormat?.(disk.source, format);
-  // `qemu-img check` beside the probe's `info` (both only read): the probe's error, when it has
-  // one, is the more precise, so it wins; then the check is read as probeImage reads it.
-  // raw and vpc have no check in qemu-img (block/raw-format.c and block/vpc.c define none).
-  const noCheck: CheckOutcome = { supported: false, result: null, exitCode: 63, detail: null };
-  const [probed, checked] = await Promise.allSettled([
-    probeImage(run, disk.source, { check: false, measure: false, sniffed }),
-    format === 'raw' || format === 'vpc' ? Promise.resolve(noCheck) : qemuImgCheck(run, disk.source, format),
-  ]);
-  if (probed.status === 'rejected') throw probed.reason;
-  if (checked.status === 'rejected') throw checked.reason;
-  const facts = { ...probed.value, integrity: integrityOf(disk.source, checked.value) };
+  const kept = cache ? await reusableFacts(cache, disk.source, format) : null;
+  const facts = kept ?? (await probeSource(run, disk.source, format, sniffed));
   const files = new Set<string>([resolve(disk.source)]);
   for (const e of facts.extents) files.add(resolve(e.path));
   let allocated = facts.actual_size;
@@ -186,5 +182,35 @@ export async function resolveSource(
     backingChain: facts.backing_chain.map((l) => l.path),
     files: [...files],
     facts,
+    factsReused: kept !== null,
   };
+}
+
+/**
+ * Facts kept from an earlier probe of this image (probe-cache.ts), when its files are unchanged
+ * since and they show a sound image of the format its bytes say now: a check that found
+ * corruptions or could not finish is run again, so the copy is refused as a fresh probe would.
+ */
+async function reusableFacts(cache: ProbeCache, path: string, format: ImageFormat): Promise<ImageFacts | null> {
+  const facts = await cache.facts(path);
+  if (!facts || facts.format !== format) return null;
+  if (facts.integrity.checked && facts.integrity.ok !== true) return null;
+  return facts;
+}
+
+/**
+ * probeImage (info, the backing chain, extents, truncation) with `qemu-img check` beside it
+ * (both only read): the probe's error, when it has one, is the more precise, so it wins; then
+ * the check is read by integrityOf. raw and vpc have no check in qemu-img (block/raw-format.c
+ * and block/vpc.c define none).
+ */
+async function probeSource(run: Run, path: string, format: ImageFormat, sniffed: Awaited<ReturnType<typeof determineFormat>>): Promise<ImageFacts> {
+  const noCheck: CheckOutcome = { supported: false, result: null, exitCode: 63, detail: null };
+  const [probed, checked] = await Promise.allSettled([
+    probeImage(run, path, { check: false, measure: false, sniffed }),
+    format === 'raw' || format === 'vpc' ? Promise.resolve(noCheck) : qemuImgCheck(run, path, format),
+  ]);
+  if (probed.status === 'rejected') throw probed.reason;
+  if (checked.status === 'rejected') throw checked.reason;
+  return { ...probed.value, integrity: integrityOf(path, checked.value) };
 }

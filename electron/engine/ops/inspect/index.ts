@@ -23,7 +23,8 @@ import type { DiskReport, ImageFacts, InspectSpec, PackageReport } from '../../.
 import { InspectionReport } from '../../../../shared/protocol';
 import { WorkerError, toErrorInfo, type ErrorCode } from '../../../../shared/errors';
 import { formatBytes } from '../../../../shared/format';
-import { probeImage, probePackageDisk } from '../../image/facts';
+import { INSPECT_QCOW2_OPTIONS, probeImage, probePackageDisk } from '../../image/facts';
+import { filesOfFacts, measureKey, probeClock, type Measured } from '../../image/probe-cache';
 import { openPackage, type OvfPackage } from '../../ova/package';
 import { evaluateRules, formatFindingCounts, summarize } from '../../rules/engine';
 import { osDisplayName } from '../../../../shared/os-name';
@@ -147,7 +148,10 @@ export async function inspectOperation(ctx: OperationContext<InspectSpec>): Prom
         } else record({ source, guest_device: null, image: null, error: r.error }, null);
       }
     } else {
+      const since = probeClock();
       const r = await guarded(() => probeImage(run, input));
+      // Kept for a convert of this disk that follows while its files are unchanged (probe-cache.ts).
+      if ('value' in r && ctx.probeCache) await ctx.probeCache.record(input, r.value, filesOfFacts(r.value), since, keptMeasures(r.value));
       if ('value' in r) record({ source: { kind: 'file', path: input }, guest_device: null, image: r.value, error: null }, { kind: 'file', path: input, format: r.value.format, size: r.value.virtual_size });
       else record({ source: { kind: 'file', path: input }, guest_device: null, image: null, error: r.error }, null);
     }
@@ -207,4 +211,10 @@ export async function inspectOperation(ctx: OperationContext<InspectSpec>): Prom
   if (guestS !== null) stages.guest = guestS;
   if (guest.appliance) stages.appliance_start = guest.appliance.start_seconds;
   return { artifacts: [], payload: report, stages };
+}
+
+/** A probe's qcow2 measure under the key a convert with default settings looks it up by. */
+function keptMeasures(facts: ImageFacts): Record<string, Measured> {
+  const q = facts.measure?.qcow2;
+  return q ? { [measureKey('qcow2', INSPECT_QCOW2_OPTIONS)]: { required: q.required_bytes, fully_allocated: q.fully_allocated_bytes } } : {};
 }
