@@ -4,8 +4,10 @@
  *
  * Order of work, and why:
  * 1. Pre-flight (source.ts, preflight.ts): every source probed (format from its magic, extents,
- *    backing chain, truncation), every output checked (folder, existing file, not an input,
- *    free space against `qemu-img measure`). Nothing is written before all of it passed.
+ *    backing chain, truncation; or its kept probe results while its files are unchanged), every
+ *    output checked (folder, existing file, not an input, free space against the most the
+ *    output can take, or `qemu-img measure` when that does not fit). Nothing is written before
+ *    all of it passed.
  * 2. Per disk: copy under a temporary name in the destination folder (declared partial first,
  *    so a failure, a cancel or a crash removes it), flush (fsync files and folder), verify
  *    against the source when asked, hash the output files when asked.
@@ -109,7 +111,7 @@ export async function convertOperation(ctx: ConvertContext): Promise<OperationOu
     if (disk.member !== undefined) await mkdir(ctx.scratchDir, { recursive: true, mode: 0o700 });
     probeStarts[i] = probeClock();
     memos[i] = cache && disk.member === undefined ? { known: (key) => cache.measure(disk.source, key), taken: (key, m) => void (taken[i]![key] = m) } : undefined;
-    sources.push(await resolveSource(run, disk, i, ctx.signal, undefined, openPkg, cache));
+    sources.push(await resolveSource(run, disk, i, ctx.signal, openPkg, cache));
     checkAbort();
   }
   const befores = await Promise.all(sources.map((s) => stampFiles(s.files)));

@@ -129,8 +129,6 @@ export async function resolveSource(
   disk: ConvertParams['disks'][number],
   index: number,
   signal: AbortSignal,
-  /** Called once the format is known (from the magic), so work can start beside the probe. */
-  onFormat?: (spec: string, format: ImageFormat) => void,
   /**
    * Opens a package holding a member disk (openPackage; with a working folder, gzip-compressed
    * disks are unpacked there). The operation passes one that opens each package once per job.
@@ -148,11 +146,10 @@ export async function resolveSource(
     });
   }
   if (disk.member !== undefined) {
-    return openMemberSource(run, disk, index, signal, (path) => resolveSource(run, { source: path, output: disk.output }, index, signal, onFormat), openPkg);
+    return openMemberSource(run, disk, index, signal, (path) => resolveSource(run, { source: path, output: disk.output }, index, signal), openPkg);
   }
   const sniffed = await determineFormat(disk.source);
   const format = sniffed.format;
-  onFormat?.(disk.source, format);
   const kept = cache ? await reusableFacts(cache, disk.source, format) : null;
   const facts = kept ?? (await probeSource(run, disk.source, format, sniffed));
   const files = new Set<string>([resolve(disk.source)]);
