@@ -3,7 +3,7 @@
  * worker (runner, SQLite store) with the real qemu-img: which qemu-img processes each job ran
  * is read from the store's process records.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { execa } from 'execa';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -148,11 +148,12 @@ describe('a convert of an image probed before', () => {
   });
 
   it('a backing chain is kept with both files: writing the base probes again', async () => {
-    expect((await convert(top)).ran.sort()).toEqual(['check', 'convert', 'info', 'info']);
+    // The backing file is checked too (the copy reads it).
+    expect((await convert(top)).ran.sort()).toEqual(['check', 'check', 'convert', 'info', 'info']);
     expect((await convert(top)).ran).toEqual(['convert']);
     const base = join(dir, 'chain-base.qcow2');
     await touchBack(base, statSync(base, { bigint: true }).mtimeNs);
-    expect((await convert(top)).ran.sort()).toEqual(['check', 'convert', 'info', 'info']);
+    expect((await convert(top)).ran.sort()).toEqual(['check', 'check', 'convert', 'info', 'info']);
   });
 
   it('where space is tight, a measure is kept per output setting: other settings measure again, and both stay', async () => {
@@ -176,6 +177,36 @@ describe('a convert of an image probed before', () => {
     copyFileSync(vmdk, fresh);
     await convert(fresh);
     expect((await convert(fresh)).ran.sort()).toEqual(['check', 'convert', 'info']);
+  });
+});
+
+describe('broken backing files', () => {
+  /** Convert expecting a refusal: the error code, and no output. */
+  async function refused(source: string): Promise<string | undefined> {
+    const output = join(dir, `never-${++n}.qcow2`);
+    const id = await submitConvert(worker, { disks: [{ source, output }] });
+    expect(await waitState(worker, id)).toBe('FAILED');
+    expect(existsSync(output)).toBe(false);
+    return worker.store.summary(id).error?.code;
+  }
+
+  it('a truncated qcow2 backing file is refused image_truncated (its check runs too)', async () => {
+    const d = mkdtempSync(join(dir, 'tb-'));
+    expect((await qemuImg('convert', '-f', 'raw', '-O', 'qcow2', raw, join(d, 'base.qcow2'))).exitCode).toBe(0);
+    expect((await qemuImg('create', '-q', '-f', 'qcow2', '-b', 'base.qcow2', '-F', 'qcow2', join(d, 'top.qcow2'))).exitCode).toBe(0);
+    truncateSync(join(d, 'base.qcow2'), MiB);
+    expect(await refused(join(d, 'top.qcow2'))).toBe('image_truncated');
+  });
+
+  it('an inspection does not vouch for a chain: the vmdk parent\'s flat extent truncated after it is found', async () => {
+    const d = mkdtempSync(join(dir, 'vc-'));
+    expect((await qemuImg('convert', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=monolithicFlat', raw, join(d, 'p.vmdk'))).exitCode).toBe(0);
+    expect((await qemuImg('create', '-q', '-f', 'vmdk', '-b', 'p.vmdk', '-F', 'vmdk', join(d, 'c.vmdk'))).exitCode).toBe(0);
+    await aged();
+    const job = await worker.service['jobs.submit']({ spec: { operation: 'inspect', params: { disks: [join(d, 'c.vmdk')], guest: false } } });
+    expect(await waitState(worker, job.id)).toBe('COMPLETED');
+    truncateSync(join(d, 'p-flat.vmdk'), 4 * MiB);
+    expect(await refused(join(d, 'c.vmdk'))).toBe('image_truncated');
   });
 });
 

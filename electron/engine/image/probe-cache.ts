@@ -18,10 +18,13 @@
  * - an image in use by another process (its write lock held): its content may change without
  *   its ctime changing on a shared filesystem before the next close.
  */
-import { stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ImageFacts } from '../../../shared/protocol';
+import { descriptorExtents } from './facts';
+import { sniffFile } from './magic';
 
 /** What a record is stored in: a key-value table (the store's `probe_cache`). */
 export interface ProbeCacheStore {
@@ -38,7 +41,7 @@ export const Measured = z.object({ required: z.number().int().nonnegative(), ful
 export type Measured = z.infer<typeof Measured>;
 
 /** Layout of a stored record; a record of another version is ignored (and replaced). */
-const RECORD_VERSION = 1;
+const RECORD_VERSION = 2;
 
 const ProbeRecord = z.object({
   v: z.literal(RECORD_VERSION),
@@ -47,6 +50,8 @@ const ProbeRecord = z.object({
   /** Every file the facts were read from: the image, its extents, its backing chain. */
   files: z.array(FileIdentity).min(1),
   facts: ImageFacts,
+  /** `qemu-img check` also ran on every file of the backing chain, and found them sound. */
+  chain_checked: z.boolean(),
   /** By measure key (measureKey): the output format and its options. */
   measures: z.record(z.string(), Measured),
 });
@@ -80,18 +85,39 @@ function sameIdentity(a: FileIdentity, b: FileIdentity | null): boolean {
   return b !== null && a.path === b.path && a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtime_ns === b.mtime_ns && a.ctime_ns === b.ctime_ns;
 }
 
-/** The first `name` on PATH that is a regular file: the executable a spawn of `name` runs. */
+/**
+ * The first `name` on PATH that is an executable regular file: what a spawn of `name` runs
+ * (execvp(3) skips entries it may not execute).
+ */
 async function onPathIdentity(name: string, path = process.env.PATH ?? ''): Promise<FileIdentity | null> {
   for (const dir of path.split(':').filter(Boolean)) {
-    const id = await identify(join(dir, name));
-    if (id) return id;
+    const file = join(dir, name);
+    const id = await identify(file);
+    if (!id) continue;
+    try {
+      await access(file, constants.X_OK);
+      return id;
+    } catch {
+      /* not executable: execvp goes on */
+    }
   }
   return null;
 }
 
-/** The files probeImage read for these facts: the image, its extents, its backing chain. */
-export function filesOfFacts(facts: ImageFacts): string[] {
-  return [...new Set([facts.path, ...facts.extents.map((e) => e.path), ...facts.backing_chain.map((l) => l.path)].map((p) => resolve(p)))];
+/**
+ * Every file behind these facts, as a copy reads them: the image, its extents, its backing
+ * chain, and the extents of any vmdk text descriptor in the chain (absolute, de-duplicated).
+ */
+export async function filesOfFacts(facts: ImageFacts): Promise<string[]> {
+  const files = [facts.path, ...facts.extents.map((e) => e.path)];
+  for (const link of facts.backing_chain) {
+    files.push(link.path);
+    if (link.format === 'vmdk' && (await sniffFile(link.path).then((s) => s.kind === 'image' && s.descriptor, () => false))) {
+      const d = await descriptorExtents(link.path).catch(() => null);
+      files.push(...(d?.extents ?? []).map((e) => e.path));
+    }
+  }
+  return [...new Set(files.map((p) => resolve(p)))];
 }
 
 /**
@@ -128,10 +154,18 @@ export class ProbeCache {
     return record;
   }
 
+  /**
+   * The image's facts as last probed, when its files and qemu-img are unchanged since, with the
+   * files that record covers and whether the backing chain was checked too; else null.
+   */
+  async kept(path: string): Promise<{ facts: ImageFacts; files: string[]; chainChecked: boolean } | null> {
+    const r = await this.valid(path);
+    return r ? { facts: { ...r.facts, path }, files: r.files.map((f) => f.path), chainChecked: r.chain_checked } : null;
+  }
+
   /** The image's facts as last probed, when its files and qemu-img are unchanged since; else null. */
   async facts(path: string): Promise<ImageFacts | null> {
-    const facts = (await this.valid(path))?.facts;
-    return facts ? { ...facts, path } : null;
+    return (await this.kept(path))?.facts ?? null;
   }
 
   /** A measure of the image for `key` (measureKey) taken while its files were as they are now; else null. */
@@ -141,11 +175,12 @@ export class ProbeCache {
 
   /**
    * Record an image's facts (and measures), read by a probe that started at `since`
-   * (probeClock). `files` are every file the facts were read from (filesOfFacts, or the convert
-   * source's list). Measures of a still-valid record of the same files are kept beside the new
-   * ones. Returns whether it was recorded (see the file comment for what is not).
+   * (probeClock). `files` are every file the facts were read from (filesOfFacts). Measures of a
+   * still-valid record of the same files are kept beside the new ones, and so is its having
+   * checked the backing chain (`opts.chainChecked`: qemu-img check found every file of the chain
+   * sound). Returns whether it was recorded (see the file comment for what is not).
    */
-  async record(path: string, facts: ImageFacts, files: readonly string[], since: bigint, measures: Record<string, Measured> = {}): Promise<boolean> {
+  async record(path: string, facts: ImageFacts, files: readonly string[], since: bigint, measures: Record<string, Measured> = {}, opts: { chainChecked?: boolean } = {}): Promise<boolean> {
     if (facts.in_use) return false;
     const [tool, ...ids] = await Promise.all([onPathIdentity(this.tool), ...files.map((f) => identify(f))]);
     if (!tool || ids.length === 0) return false;
@@ -161,6 +196,7 @@ export class ProbeCache {
       tool,
       files: identities,
       facts,
+      chain_checked: Boolean(opts.chainChecked) || (sameFiles && previous.chain_checked),
       measures: { ...(sameFiles ? previous.measures : {}), ...measures },
     };
     try {

@@ -69,15 +69,15 @@ describe('ProbeCache', () => {
   it('keeps facts and measures of unchanged files, with the path asked for', async () => {
     const cache = new ProbeCache(memoryStore());
     const facts = factsOf(image);
-    expect(filesOfFacts(facts)).toEqual([image, extent]);
+    expect(await filesOfFacts(facts)).toEqual([image, extent]);
     const key = measureKey('qcow2', ['compat=1.1']);
     expect(key).toBe('qcow2|compat=1.1');
-    expect(await cache.record(image, facts, filesOfFacts(facts), since(), { [key]: { required: 2, fully_allocated: 3 } })).toBe(true);
+    expect(await cache.record(image, facts, await filesOfFacts(facts), since(), { [key]: { required: 2, fully_allocated: 3 } })).toBe(true);
     expect(await cache.facts(`${dir}/./disk.vmdk`)).toEqual({ ...facts, path: `${dir}/./disk.vmdk` });
     expect(await cache.measure(image, key)).toEqual({ required: 2, fully_allocated: 3 });
     expect(await cache.measure(image, 'qcow2|')).toBeNull();
     // A second measure of the same files is kept beside the first.
-    expect(await cache.record(image, facts, filesOfFacts(facts), since(), { 'qcow2|': { required: 5, fully_allocated: 6 } })).toBe(true);
+    expect(await cache.record(image, facts, await filesOfFacts(facts), since(), { 'qcow2|': { required: 5, fully_allocated: 6 } })).toBe(true);
     expect(await cache.measure(image, key)).toEqual({ required: 2, fully_allocated: 3 });
     expect(await cache.measure(image, 'qcow2|')).toEqual({ required: 5, fully_allocated: 6 });
   });
@@ -90,7 +90,7 @@ describe('ProbeCache', () => {
     writeFileSync(mineFlat, 'y');
     await new Promise((r) => setTimeout(r, Number(RECENT_NS / 1_000_000n) + 100));
     const facts = factsOf(mine, { extents: [{ path: mineFlat, named_as: 'written-flat.vmdk', kind: 'FLAT', size_bytes: 512, exists: true }] });
-    expect(await cache.record(mine, facts, filesOfFacts(facts), since(), { a: { required: 1, fully_allocated: 1 } })).toBe(true);
+    expect(await cache.record(mine, facts, await filesOfFacts(facts), since(), { a: { required: 1, fully_allocated: 1 } })).toBe(true);
     expect(await cache.facts(mine)).not.toBeNull();
     appendFileSync(mineFlat, Buffer.alloc(512));
     expect(await cache.facts(mine)).toBeNull();
@@ -120,10 +120,26 @@ describe('ProbeCache', () => {
     const store = memoryStore();
     const cache = new ProbeCache(store);
     const facts = factsOf(image);
-    expect(await cache.record(image, facts, filesOfFacts(facts), since())).toBe(true);
+    expect(await cache.record(image, facts, await filesOfFacts(facts), since())).toBe(true);
     expect(await new ProbeCache(store, 'qemu-nbd').facts(image)).toBeNull();
+    // A file of the tool's name that may not be executed is skipped, as execvp skips it: the
+    // record names the executable one; once the first one becomes executable, it is another tool.
+    const front = join(dir, 'front');
+    mkdirSync(front, { recursive: true });
+    writeFileSync(join(front, 'qemu-img'), '#!/bin/sh\n', { mode: 0o644 });
+    const path = process.env.PATH;
+    process.env.PATH = `${front}:${path}`;
+    try {
+      expect(await cache.record(image, facts, await filesOfFacts(facts), since())).toBe(true);
+      expect(await cache.facts(image)).not.toBeNull();
+      chmodSync(join(front, 'qemu-img'), 0o755);
+      expect(await cache.facts(image)).toBeNull();
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(await cache.record(image, facts, await filesOfFacts(facts), since())).toBe(true);
     const stored = JSON.parse(store.rows.get(image)!) as { v: number };
-    store.rows.set(image, JSON.stringify({ ...stored, v: 2 }));
+    store.rows.set(image, JSON.stringify({ ...stored, v: stored.v + 1 }));
     expect(await cache.facts(image)).toBeNull();
     store.rows.set(image, '{not json');
     expect(await cache.facts(image)).toBeNull();
@@ -136,6 +152,6 @@ describe('ProbeCache', () => {
       },
     };
     expect(await new ProbeCache(failing).facts(image)).toBeNull();
-    expect(await new ProbeCache(failing).record(image, facts, filesOfFacts(facts), since())).toBe(false);
+    expect(await new ProbeCache(failing).record(image, facts, await filesOfFacts(facts), since())).toBe(false);
   });
 });

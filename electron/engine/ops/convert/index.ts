@@ -121,7 +121,7 @@ export async function convertOperation(ctx: ConvertContext): Promise<OperationOu
   if (cache) {
     for (const [i, s] of sources.entries()) {
       if (s.member !== null || !s.facts || (s.factsReused && Object.keys(taken[i]!).length === 0)) continue;
-      await cache.record(s.given, s.facts, s.files, probeStarts[i]!, taken[i]);
+      await cache.record(s.given, s.facts, s.files, probeStarts[i]!, taken[i], { chainChecked: true });
     }
   }
   for (const [i, s] of sources.entries()) {

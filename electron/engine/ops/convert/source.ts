@@ -150,9 +150,39 @@ export async function resolveSource(
   }
   const sniffed = await determineFormat(disk.source);
   const format = sniffed.format;
-  const kept = cache ? await reusableFacts(cache, disk.source, format) : null;
-  const facts = kept ?? (await probeSource(run, disk.source, format, sniffed));
-  const files = new Set<string>([resolve(disk.source)]);
+  let kept = cache ? await reusableFacts(cache, disk.source, format) : null;
+  let facts = kept?.facts ?? (await probeSource(run, disk.source, format, sniffed));
+  let read = await filesRead(disk.source, facts);
+  // Kept facts serve only when their record covers every file this copy reads.
+  if (kept && read.files.some((f) => !kept!.files.includes(f))) {
+    kept = null;
+    facts = await probeSource(run, disk.source, format, sniffed);
+    read = await filesRead(disk.source, facts);
+  }
+  const { files, allocated } = read;
+  return {
+    index,
+    given: disk.source,
+    member: null,
+    spec: disk.source,
+    format: facts.format,
+    subformat: facts.subformat,
+    virtualSize: facts.virtual_size,
+    allocated,
+    backingChain: facts.backing_chain.map((l) => l.path),
+    files,
+    facts,
+    factsReused: kept !== null,
+  };
+}
+
+/**
+ * Every file a copy from this image reads (the image, its extents, its backing chain, the
+ * extents of a vmdk descriptor in the chain), and the host bytes allocated to them. Throws
+ * `extent_missing` for a chain descriptor's extent that is not there.
+ */
+async function filesRead(path: string, facts: ImageFacts): Promise<{ files: string[]; allocated: number }> {
+  const files = new Set<string>([resolve(path)]);
   for (const e of facts.extents) files.add(resolve(e.path));
   let allocated = facts.actual_size;
   for (const link of facts.backing_chain) {
@@ -167,20 +197,7 @@ export async function resolveSource(
       }
     }
   }
-  return {
-    index,
-    given: disk.source,
-    member: null,
-    spec: disk.source,
-    format: facts.format,
-    subformat: facts.subformat,
-    virtualSize: facts.virtual_size,
-    allocated,
-    backingChain: facts.backing_chain.map((l) => l.path),
-    files: [...files],
-    facts,
-    factsReused: kept !== null,
-  };
+  return { files: [...files], allocated };
 }
 
 /**
@@ -188,17 +205,20 @@ export async function resolveSource(
  * since and they show a sound image of the format its bytes say now: a check that found
  * corruptions or could not finish is run again, so the copy is refused as a fresh probe would.
  */
-async function reusableFacts(cache: ProbeCache, path: string, format: ImageFormat): Promise<ImageFacts | null> {
-  const facts = await cache.facts(path);
-  if (!facts || facts.format !== format) return null;
-  if (facts.integrity.checked && facts.integrity.ok !== true) return null;
-  return facts;
+async function reusableFacts(cache: ProbeCache, path: string, format: ImageFormat): Promise<{ facts: ImageFacts; files: string[] } | null> {
+  const kept = await cache.kept(path);
+  if (!kept || kept.facts.format !== format) return null;
+  if (kept.facts.integrity.checked && kept.facts.integrity.ok !== true) return null;
+  // A backing chain is read by the copy: its files must have been checked too (an inspection
+  // checks the top image only).
+  if (kept.facts.backing_chain.length && !kept.chainChecked) return null;
+  return kept;
 }
 
 /**
  * probeImage (info, the backing chain, extents, truncation) with `qemu-img check` beside it
  * (both only read): the probe's error, when it has one, is the more precise, so it wins; then
- * the check is read by integrityOf. raw and vpc have no check in qemu-img (block/raw-format.c
+ * the check is read by integrityOf; then every file of the backing chain is checked the same way. raw and vpc have no check in qemu-img (block/raw-format.c
  * and block/vpc.c define none).
  */
 async function probeSource(run: Run, path: string, format: ImageFormat, sniffed: Awaited<ReturnType<typeof determineFormat>>): Promise<ImageFacts> {
@@ -209,5 +229,15 @@ async function probeSource(run: Run, path: string, format: ImageFormat, sniffed:
   ]);
   if (probed.status === 'rejected') throw probed.reason;
   if (checked.status === 'rejected') throw checked.reason;
-  return { ...probed.value, integrity: integrityOf(path, checked.value) };
+  const facts = { ...probed.value, integrity: integrityOf(path, checked.value) };
+  // The copy reads the backing files too: a truncated or corrupt one would come out as zeroes
+  // (or worse) in the output, so each is checked as the top image is, side by side.
+  await Promise.all(
+    facts.backing_chain
+      .filter((l) => l.format !== null && l.format !== 'raw' && l.format !== 'vpc')
+      .map(async (l) => {
+        integrityOf(l.path, await qemuImgCheck(run, l.path, l.format!));
+      }),
+  );
+  return facts;
 }
