@@ -122,9 +122,9 @@ export async function waitForJob(ctx: CliContext, id: string): Promise<JobSummar
   // runner as `h2k-worker run` does (tools killed, partial output removed, the job ended
   // `interrupted`), then leave with the signal's exit code. A follower just leaves: the job
   // belongs to the runner of another process.
-  const ownRunner = worker.runner;
   const onTerm = (sig: NodeJS.Signals) => {
     const code = 128 + (sig === 'SIGHUP' ? 1 : 15);
+    const ownRunner = worker.runner;
     if (!ownRunner) process.exit(code);
     ctx.err(`\n${sig}: stopping job ${id} and cleaning up`);
     void ownRunner.stop(`the command received ${sig}`).finally(() => process.exit(code));
@@ -132,8 +132,17 @@ export async function waitForJob(ctx: CliContext, id: string): Promise<JobSummar
   process.once('SIGTERM', onTerm);
   process.once('SIGHUP', onTerm);
   // The feed's poll timer does not hold the process open (it is unref'd); while we follow a job
-  // that another process runs, this does.
-  const keepAlive = setInterval(() => undefined, 1000);
+  // that another process runs, this does. And when that process leaves (another command whose
+  // own job has ended) while ours still waits, this one becomes the runner.
+  const keepAlive = setInterval(() => {
+    if (worker.runner || RunnerLock.isHeld(worker.dataDir) || isTerminal(worker.store.stateOf(id))) return;
+    try {
+      worker.startRunner();
+      if (!ctx.json) ctx.err(`note: the data folder's runner has stopped; this process now runs job ${id}`);
+    } catch (err) {
+      if (!(err instanceof WorkerError && err.code === 'runner_busy')) ctx.err(`note: could not take over as the runner: ${String(err)}`);
+    }
+  }, 500);
   try {
     return await new Promise<JobSummary>((resolvePromise, reject) => {
       let seen = 0;
@@ -169,6 +178,13 @@ export async function waitForJob(ctx: CliContext, id: string): Promise<JobSummar
     process.off('SIGTERM', onTerm);
     process.off('SIGHUP', onTerm);
     if (tty && lastLine) process.stderr.write('\n');
+    // Jobs of other commands this process has started finish here before it leaves (stopping
+    // would interrupt them); the queued ones are for their own commands, which take over.
+    if (worker.runner) {
+      const others = worker.runner.active.filter((j) => j !== id).length;
+      if (others && !ctx.json) ctx.err(`note: finishing ${others} job(s) of other commands that this process started`);
+      await worker.runner.retire();
+    }
   }
 }
 

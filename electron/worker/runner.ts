@@ -65,6 +65,8 @@ export class Runner {
   private tickAgain = false;
   private readonly running = new Map<string, Running>();
   private stopping = false;
+  /** Claims nothing more (retire). */
+  private retiring = false;
   private ticking = false;
   private lastHeartbeat = 0;
   /** Image probe results of this data folder, shared by its jobs (engine/image/probe-cache.ts). */
@@ -126,6 +128,20 @@ export class Runner {
       offBell();
     };
     void this.tick();
+  }
+
+  /**
+   * Leave without interrupting anyone: claim nothing more, let the jobs already running finish,
+   * then stop (the lock released, queued jobs left for the next runner). A command that became
+   * the runner for its own job retires when that job has ended. Resolves with the number of
+   * jobs it waited for.
+   */
+  async retire(): Promise<number> {
+    this.retiring = true;
+    const waited = this.running.size;
+    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+    await this.stop('runner retired');
+    return waited;
   }
 
   /**
@@ -236,7 +252,7 @@ export class Runner {
         if (!r.controller.signal.aborted && this.store.cancelRequested(r.id)) r.controller.abort(new WorkerError('cancelled'));
       }
       const concurrency = this.concurrency;
-      while (!this.stopping && this.running.size < concurrency) {
+      while (!this.stopping && !this.retiring && this.running.size < concurrency) {
         const id = this.store.claimNext(this.runnerId);
         if (!id) break;
         if (this.opts.announceJobs) {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkerError } from '../../shared/errors';
 import { REPO } from '../support/helpers';
@@ -207,4 +208,40 @@ describe('the same refusals for a spec (submit, REST, the app)', () => {
     });
     expect(readdirSync(out)).toEqual([]);
   });
+});
+
+describe('two convert commands at once on one data folder', () => {
+  it('the second follows the first command\'s runner, takes over when that command leaves, and both finish', async () => {
+    const cwd = work();
+    // 18 MiB of data at 2 MiB/s: the first job runs for about 9 s.
+    const first = cli(['convert', fixtures['pattern-qcow2'], join(cwd, 'a.qcow2'), '--rate-limit', String(2 * 1024 * 1024)], cwd);
+    // The first command is the runner once its job runs (read in its store, read-only).
+    const deadline = Date.now() + 60_000;
+    const progressing = () => {
+      const db = join(cwd, 'cli-data', 'h2k.sqlite');
+      if (!existsSync(db)) return 0;
+      const conn = new Database(db, { readonly: true, fileMustExist: true });
+      try {
+        return (conn.prepare("SELECT count(*) AS n FROM jobs WHERE state = 'PROGRESSING'").get() as { n: number }).n;
+      } finally {
+        conn.close();
+      }
+    };
+    while (progressing() === 0) {
+      if (Date.now() > deadline) throw new Error('the first job never ran');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const second = await cli(['convert', fixtures['pattern-vdi'], join(cwd, 'b.qcow2')], cwd);
+    const one = await first;
+    expect(one.exitCode, String(one.stderr)).toBe(0);
+    expect(second.exitCode, String(second.stderr)).toBe(0);
+    expect(String(second.stderr)).toMatch(/following job \S+, run by the data folder's runner \(pid \d+\)/);
+    // Either the first command ran it before leaving, or the second took over: both are fine,
+    // and which happened is said.
+    expect(`${String(one.stderr)}\n${String(second.stderr)}`).toMatch(/this process now runs job|finishing 1 job\(s\) of other commands/);
+    expect((await compareImages(fixtures['pattern-qcow2'], 'qcow2', join(cwd, 'a.qcow2'), 'qcow2')).exitCode).toBe(0);
+    expect((await compareImages(fixtures['pattern-vdi'], 'vdi', join(cwd, 'b.qcow2'), 'qcow2')).exitCode).toBe(0);
+    const left = await cli(['list', '--json', '--state', 'QUEUED', 'ASSIGNED', 'RUNNING', 'PROGRESSING'], cwd);
+    expect((JSON.parse(String(left.stdout)) as { total: number }).total).toBe(0);
+  }, 120_000);
 });
