@@ -39,6 +39,8 @@ export const QemuImageInfo = z
             extents: z.array(z.object({ filename: z.string(), format: z.string().optional(), 'virtual-size': z.number().optional() }).loose()).optional(),
             corrupt: z.boolean().optional(),
             encrypt: z.unknown().optional(),
+            /** qcow2 with an external data file (`-o data_file=`): its name as the header stores it. */
+            'data-file': z.string().optional(),
           })
           .loose(),
       })

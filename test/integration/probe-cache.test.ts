@@ -210,6 +210,33 @@ describe('broken backing files', () => {
   });
 });
 
+describe('a qcow2 with an external data file', () => {
+  it('the data file is a file of the source: never an output, stamped, and kept in the record', async () => {
+    const d = mkdtempSync(join(dir, 'df-'));
+    // qemu-img resolves a relative data file against its working folder: give it absolute.
+    const data = join(d, 'ext.dat');
+    expect((await qemuImg('create', '-q', '-f', 'qcow2', '-o', `data_file=${data}`, join(d, 'top.qcow2'), String(SIZE))).exitCode).toBe(0);
+    const w = await execa('qemu-io', ['-f', 'qcow2', '-c', `write -s ${raw} 0 ${SIZE}`, join(d, 'top.qcow2')], { reject: false });
+    expect(w.exitCode, String(w.stderr)).toBe(0);
+    await aged();
+    const before = sha256Of(data);
+    // The data file as the output, overwrite allowed: refused, the data untouched.
+    const id = await submitConvert(worker, { disks: [{ source: join(d, 'top.qcow2'), output: data }], overwrite: true });
+    expect(await waitState(worker, id)).toBe('FAILED');
+    expect(worker.store.summary(id).error?.code).toBe('output_is_input');
+    expect(sha256Of(data)).toBe(before);
+    const ok = await convert(join(d, 'top.qcow2'));
+    expect((await compareImages(ok.output, 'qcow2', raw, 'raw')).exitCode).toBe(0);
+    const p = worker.store.result(ok.id)!.payload as { disks: { source_files: string[]; source_before: { path: string }[] }[] };
+    expect(p.disks[0]!.source_files).toContain(data);
+    expect(p.disks[0]!.source_before.map((b) => b.path)).toContain(data);
+    expect((await convert(join(d, 'top.qcow2'))).ran).toEqual(['convert']);
+    // Writing the data file ends the record.
+    await touchBack(data, statSync(data, { bigint: true }).mtimeNs);
+    expect((await convert(join(d, 'top.qcow2'))).ran.sort()).toEqual(['check', 'convert', 'info']);
+  });
+});
+
 describe('a convert after an inspection', () => {
   it('uses the inspection\'s facts and measure (a default convert\'s settings): only the copy runs', async () => {
     const src = join(dir, 'inspected.vmdk');

@@ -257,6 +257,19 @@ export async function probeImage(run: Run, path: string, opts: ProbeOptions = {}
   if (lock_detail) notes.push(`in use by another process: ${lock_detail}; the facts may change while it writes`);
   const cm = cmr.value;
   const fsData = info['format-specific']?.data;
+  // A qcow2 whose data lives in an external file (`-o data_file=`): that file is read by every
+  // copy and must never be an output, so it is listed as an extent of the image. qemu resolves
+  // a relative name against its working folder, so it is resolved the same way here.
+  if (format === 'qcow2' && fsData?.['data-file']) {
+    const named = fsData['data-file'];
+    const p = resolve(named);
+    const exists = await access(p, constants.R_OK).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) throw new WorkerError('extent_missing', { detail: `${path} keeps its data in ${p} (named "${named}"), which cannot be read` });
+    extents.push({ path: p, named_as: named, kind: 'DATA_FILE', size_bytes: null, exists: true });
+  }
   if (format === 'vmdk') {
     subformat = fsData?.['create-type'] ?? subformat;
     if (extents.length === 0) {

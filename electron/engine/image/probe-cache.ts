@@ -90,7 +90,8 @@ function sameIdentity(a: FileIdentity, b: FileIdentity | null): boolean {
  * (execvp(3) skips entries it may not execute).
  */
 async function onPathIdentity(name: string, path = process.env.PATH ?? ''): Promise<FileIdentity | null> {
-  for (const dir of path.split(':').filter(Boolean)) {
+  // An empty entry is the working folder (execvp(3)).
+  for (const dir of path.split(':').map((d) => d || '.')) {
     const file = join(dir, name);
     const id = await identify(file);
     if (!id) continue;
