@@ -126,7 +126,7 @@ export async function waitForJob(ctx: CliContext, id: string): Promise<JobSummar
     const code = 128 + (sig === 'SIGHUP' ? 1 : 15);
     const ownRunner = worker.runner;
     if (!ownRunner) process.exit(code);
-    ctx.err(`\n${sig}: stopping job ${id} and cleaning up`);
+    ctx.err(`\n${sig}: stopping job ${ownRunner.active.join(', ') || id} and cleaning up`);
     void ownRunner.stop(`the command received ${sig}`).finally(() => process.exit(code));
   };
   process.once('SIGTERM', onTerm);
@@ -174,17 +174,22 @@ export async function waitForJob(ctx: CliContext, id: string): Promise<JobSummar
     });
   } finally {
     clearInterval(keepAlive);
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onTerm);
-    process.off('SIGHUP', onTerm);
     if (tty && lastLine) process.stderr.write('\n');
     // Jobs of other commands this process has started finish here before it leaves (stopping
     // would interrupt them); the queued ones are for their own commands, which take over.
+    // SIGTERM and SIGHUP still stop the runner cleanly meanwhile (tools killed, partials removed).
     if (worker.runner) {
       const others = worker.runner.active.filter((j) => j !== id).length;
-      if (others && !ctx.json) ctx.err(`note: finishing ${others} job(s) of other commands that this process started`);
+      if (others && !ctx.json) ctx.err(`note: finishing ${others} job(s) of other commands that this process started (SIGTERM stops them as \`run\` would)`);
+      const onSigintNow = () => onTerm('SIGTERM');
+      process.off('SIGINT', onSigint);
+      process.once('SIGINT', onSigintNow);
       await worker.runner.retire();
+      process.off('SIGINT', onSigintNow);
     }
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onTerm);
+    process.off('SIGHUP', onTerm);
   }
 }
 
