@@ -23,6 +23,7 @@ import { access, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ImageFacts } from '../../../shared/protocol';
+import { WorkerError } from '../../../shared/errors';
 import { descriptorExtents } from './facts';
 import { sniffFile } from './magic';
 
@@ -108,14 +109,19 @@ async function onPathIdentity(name: string, path = process.env.PATH ?? ''): Prom
 /**
  * Every file behind these facts, as a copy reads them: the image, its extents, its backing
  * chain, and the extents of any vmdk text descriptor in the chain (absolute, de-duplicated).
+ * Throws `extent_missing` for a chain descriptor's extent that is not there.
  */
 export async function filesOfFacts(facts: ImageFacts): Promise<string[]> {
   const files = [facts.path, ...facts.extents.map((e) => e.path)];
   for (const link of facts.backing_chain) {
     files.push(link.path);
     if (link.format === 'vmdk' && (await sniffFile(link.path).then((s) => s.kind === 'image' && s.descriptor, () => false))) {
+      // A vmdk snapshot's parent may be a text descriptor with extents of its own.
       const d = await descriptorExtents(link.path).catch(() => null);
-      files.push(...(d?.extents ?? []).map((e) => e.path));
+      for (const e of d?.extents ?? []) {
+        if (!e.exists) throw new WorkerError('extent_missing', { detail: `${link.path} needs ${e.path} (named "${e.named_as}")` });
+        files.push(e.path);
+      }
     }
   }
   return [...new Set(files.map((p) => resolve(p)))];

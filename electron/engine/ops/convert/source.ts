@@ -4,17 +4,15 @@
  * of every file the copy will read, and their size and modification time for the audit trail.
  */
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import type { FileStamp, ImageFacts, ImageFormat } from '../../../../shared/protocol';
 import { firstLines, qemuImgCheck, type CheckOutcome } from '../../../tools/qemu-img';
 import type { ConvertParams } from '../../../../shared/protocol';
 import { WorkerError } from '../../../../shared/errors';
-import { descriptorExtents, determineFormat, probeImage } from '../../image/facts';
-import { sniffFile } from '../../image/magic';
+import { determineFormat, probeImage } from '../../image/facts';
 import type { Run } from '../../../tools/qemu-img';
 import { isPackageName, openMemberSource } from './ova-member';
 import { openPackage, type OvfPackage } from '../../ova/package';
-import type { ProbeCache } from '../../image/probe-cache';
+import { filesOfFacts, type ProbeCache } from '../../image/probe-cache';
 
 /** A disk to convert, as qemu-img will read it. */
 export interface ResolvedSource {
@@ -152,12 +150,12 @@ export async function resolveSource(
   const format = sniffed.format;
   let kept = cache ? await reusableFacts(cache, disk.source, format) : null;
   let facts = kept?.facts ?? (await probeSource(run, disk.source, format, sniffed));
-  let read = await filesRead(disk.source, facts);
+  let read = await filesRead(facts);
   // Kept facts serve only when their record covers every file this copy reads.
   if (kept && read.files.some((f) => !kept!.files.includes(f))) {
     kept = null;
     facts = await probeSource(run, disk.source, format, sniffed);
-    read = await filesRead(disk.source, facts);
+    read = await filesRead(facts);
   }
   const { files, allocated } = read;
   return {
@@ -177,27 +175,12 @@ export async function resolveSource(
 }
 
 /**
- * Every file a copy from this image reads (the image, its extents, its backing chain, the
- * extents of a vmdk descriptor in the chain), and the host bytes allocated to them. Throws
- * `extent_missing` for a chain descriptor's extent that is not there.
+ * Every file a copy from this image reads (filesOfFacts) and the host bytes allocated to them
+ * (the image with its extents, and each file of the backing chain). Throws `extent_missing`.
  */
-async function filesRead(path: string, facts: ImageFacts): Promise<{ files: string[]; allocated: number }> {
-  const files = new Set<string>([resolve(path)]);
-  for (const e of facts.extents) files.add(resolve(e.path));
-  let allocated = facts.actual_size;
-  for (const link of facts.backing_chain) {
-    files.add(resolve(link.path));
-    allocated += link.actual_size ?? 0;
-    if (link.format === 'vmdk' && (await sniffFile(link.path).then((s) => s.kind === 'image' && s.descriptor))) {
-      // A vmdk snapshot's parent may be a text descriptor with extents of its own.
-      const d = await descriptorExtents(link.path).catch(() => null);
-      for (const e of d?.extents ?? []) {
-        if (!e.exists) throw new WorkerError('extent_missing', { detail: `${link.path} needs ${e.path} (named "${e.named_as}")` });
-        files.add(resolve(e.path));
-      }
-    }
-  }
-  return { files: [...files], allocated };
+async function filesRead(facts: ImageFacts): Promise<{ files: string[]; allocated: number }> {
+  const allocated = facts.backing_chain.reduce((n, l) => n + (l.actual_size ?? 0), facts.actual_size);
+  return { files: await filesOfFacts(facts), allocated };
 }
 
 /**

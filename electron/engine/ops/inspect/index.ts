@@ -151,7 +151,11 @@ export async function inspectOperation(ctx: OperationContext<InspectSpec>): Prom
       const since = probeClock();
       const r = await guarded(() => probeImage(run, input));
       // Kept for a convert of this disk that follows while its files are unchanged (probe-cache.ts).
-      if ('value' in r && ctx.probeCache) await ctx.probeCache.record(input, r.value, await filesOfFacts(r.value), since, keptMeasures(r.value));
+      if ('value' in r && ctx.probeCache) {
+        // A chain whose descriptor lost an extent is not kept (the convert will say extent_missing).
+        const files = await filesOfFacts(r.value).catch(() => null);
+        if (files) await ctx.probeCache.record(input, r.value, files, since, keptMeasures(r.value));
+      }
       if ('value' in r) record({ source: { kind: 'file', path: input }, guest_device: null, image: r.value, error: null }, { kind: 'file', path: input, format: r.value.format, size: r.value.virtual_size });
       else record({ source: { kind: 'file', path: input }, guest_device: null, image: null, error: r.error }, null);
     }
